@@ -1,0 +1,3 @@
+from festival.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,159 @@
+"""The ``festival`` command: serve, migrate, demo, create-staff, api-token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from collections.abc import Sequence
+
+from litestar import Litestar
+
+from festival.settings import Settings, SettingsError, load_settings
+
+
+def app_from_env() -> Litestar:
+    """Factory for uvicorn workers: each process reads the same environment."""
+    from festival.app import create_app
+
+    return create_app(load_settings())
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from festival.db.migrate import migrate
+
+    asyncio.run(migrate(settings.database_url))
+    uvicorn.run(
+        "festival.cli:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_level="info",
+    )
+    return 0
+
+
+def _migrate(settings: Settings, _: argparse.Namespace) -> int:
+    from festival.db.migrate import migrate
+
+    asyncio.run(migrate(settings.database_url))
+    print("The database is at the newest schema.")
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from festival.demo.loader import load_demo
+
+    async def run() -> str:
+        from festival.db.engine import Database
+        from festival.db.migrate import migrate
+
+        await migrate(settings.database_url)
+        db = Database.open(settings.database_url)
+        try:
+            return await load_demo(db)
+        finally:
+            await db.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from festival.accounts.service import create_or_update_staff
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Same password again: ") != password:
+            print("The two passwords differ. Nothing was changed.", file=sys.stderr)
+            return 2
+
+    async def run() -> int:
+        from festival.db.engine import Database
+        from festival.db.migrate import migrate
+
+        await migrate(settings.database_url)
+        db = Database.open(settings.database_url)
+        try:
+            return await create_or_update_staff(db, args.email, password, args.name or "")
+        finally:
+            await db.close()
+
+    asyncio.run(run())
+    print(f"Staff account {args.email} is ready.")
+    return 0
+
+
+def _api_token(settings: Settings, args: argparse.Namespace) -> int:
+    from festival.accounts.service import new_api_token
+
+    async def run() -> str:
+        from festival.db.engine import Database
+        from festival.db.migrate import migrate
+
+        await migrate(settings.database_url)
+        db = Database.open(settings.database_url)
+        try:
+            return await new_api_token(db, args.email)
+        finally:
+            await db.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="festival", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the service (migrates first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(run=_serve)
+
+    commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
+        run=_migrate
+    )
+
+    demo = commands.add_parser("demo", help="load the demo festival (safe to repeat)")
+    demo.set_defaults(run=_demo)
+
+    staff = commands.add_parser("create-staff", help="create or update a staff account")
+    staff.add_argument("email")
+    staff.add_argument("--name", default="")
+    staff.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    staff.set_defaults(run=_create_staff)
+
+    token = commands.add_parser("api-token", help="print a new API token for a staff account")
+    token.add_argument("email")
+    token.set_defaults(run=_api_token)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from festival.errors import FestivalError
+
+    args = parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return int(args.run(settings, args))
+    except SettingsError as error:
+        print(f"festival: configuration error: {error}", file=sys.stderr)
+        return 2
+    except FestivalError as error:
+        print(f"festival: {error.detail} {error.fix}".strip(), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

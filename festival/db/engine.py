@@ -1,0 +1,92 @@
+"""Database access: one serialised writer and a pool of readers.
+
+SQLite allows one writer at a time. Rather than let concurrent requests collide and see
+"database is locked", every write goes through :meth:`Database.write`, which holds an
+in-process lock and opens the transaction with ``BEGIN IMMEDIATE`` (so another process
+waits on the busy timeout instead of failing half-way). Reads use their own pool and, in
+WAL mode, never wait for the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(engine: Engine, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event, not the driver, decide how transactions start.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+
+class Database:
+    """The service's engines. Build with :meth:`open`, release with :meth:`close`."""
+
+    def __init__(self, reader: AsyncEngine, writer: AsyncEngine) -> None:
+        self.reader = reader
+        self.writer = writer
+        self._write_lock = asyncio.Lock()
+
+    @property
+    def dialect(self) -> str:
+        return self.writer.dialect.name
+
+    @classmethod
+    def open(cls, url: str) -> Database:
+        if url.startswith("sqlite"):
+            path = url.split(":///", 1)[1]
+            if path and path != ":memory:":
+                from pathlib import Path
+
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            writer = create_async_engine(url, pool_size=1, max_overflow=0)
+            reader = create_async_engine(url, pool_size=5, max_overflow=5)
+            _sqlite_pragmas(writer.sync_engine, "BEGIN IMMEDIATE")
+            _sqlite_pragmas(reader.sync_engine, "BEGIN")
+            return cls(reader, writer)
+        engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return cls(engine, engine)
+
+    async def close(self) -> None:
+        await self.reader.dispose()
+        if self.writer is not self.reader:
+            await self.writer.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.reader.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction with a consistent snapshot."""
+        async with self.reader.connect() as conn, conn.begin():
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        async with self._write_lock, self.writer.connect() as conn, conn.begin():
+            yield conn

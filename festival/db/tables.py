@@ -1,0 +1,242 @@
+"""Every table of the service, as SQLAlchemy Core metadata.
+
+Times are stored as UTC ISO 8601 text through :class:`UTCDateTime`, so SQLite and
+PostgreSQL sort and compare them the same way and nothing naive slips in.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware datetime kept as UTC; reads come back aware in UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError("UTCDateTime needs an aware datetime")
+        result = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return result.replace(tzinfo=None)
+        return result
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _id() -> sa.Column[int]:
+    return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
+
+
+def _created() -> sa.Column[datetime]:
+    return sa.Column("created_at", UTCDateTime, nullable=False, default=_now)
+
+
+def _updated() -> sa.Column[datetime]:
+    return sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now)
+
+
+# --- identity -------------------------------------------------------------------------
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    _id(),
+    sa.Column("email", sa.String(320), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("password_hash", sa.String(200), nullable=True),
+    _created(),
+    _updated(),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    _id(),
+    sa.Column(
+        "staff_id", sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("label", sa.String(200), nullable=False, server_default=""),
+    _created(),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+web_sessions = sa.Table(
+    "web_sessions",
+    metadata,
+    _id(),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "staff_id", sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=False
+    ),
+    _created(),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+)
+
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    _id(),
+    # A hash of the lower-cased email, so the table holds no address in the clear.
+    sa.Column("subject_hash", sa.String(64), nullable=False, index=True),
+    sa.Column("at", UTCDateTime, nullable=False, default=_now),
+)
+
+# --- programme ------------------------------------------------------------------------
+
+festivals = sa.Table(
+    "festivals",
+    metadata,
+    _id(),
+    sa.Column("slug", sa.String(80), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    _created(),
+    _updated(),
+)
+
+venues = sa.Table(
+    "venues",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("address", sa.Text, nullable=False, server_default=""),
+    sa.Column("online", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("directions", sa.Text, nullable=False, server_default=""),
+    _created(),
+    _updated(),
+    sa.UniqueConstraint("festival_id", "name", name="venue_name"),
+)
+
+rooms = sa.Table(
+    "rooms",
+    metadata,
+    _id(),
+    sa.Column(
+        "venue_id",
+        sa.Integer,
+        sa.ForeignKey("venues.id", ondelete="RESTRICT"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=True),
+    sa.Column("join_url", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("step_free", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hearing_loop", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("bsl_interpretation", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("quiet_room", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("access_notes", sa.Text, nullable=False, server_default=""),
+    _created(),
+    _updated(),
+    sa.UniqueConstraint("venue_id", "name", name="room_name"),
+)
+
+people = sa.Table(
+    "people",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("organisation", sa.String(200), nullable=False, server_default=""),
+    _created(),
+    _updated(),
+)
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("track", sa.String(100), nullable=False, server_default=""),
+    sa.Column(
+        "room_id", sa.Integer, sa.ForeignKey("rooms.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("language", sa.String(35), nullable=False, server_default="en"),
+    sa.Column("access_notes", sa.Text, nullable=False, server_default=""),
+    sa.Column("do_not_film", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.String(20), nullable=False, server_default="draft"),
+    _created(),
+    _updated(),
+    sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    sa.Index("ix_sessions_room_time", "room_id", "starts_at"),
+    sa.Index("ix_sessions_festival_time", "festival_id", "starts_at"),
+)
+
+session_co_producers = sa.Table(
+    "session_co_producers",
+    metadata,
+    sa.Column(
+        "session_id",
+        sa.Integer,
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "person_id",
+        sa.Integer,
+        sa.ForeignKey("people.id", ondelete="RESTRICT"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+)

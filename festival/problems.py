@@ -1,0 +1,170 @@
+"""Turn every error into RFC 9457 problem details, or a readable page for browsers.
+
+API paths (``/api/``, ``/schema``, ``/oembed``, feeds and exports) always answer with
+``application/problem+json``; pages answer with the error template in plain words.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.response import Template
+
+from festival.errors import (
+    BadRequest,
+    FestivalError,
+    FieldError,
+    Forbidden,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+)
+
+log = logging.getLogger("festival")
+PROBLEM_JSON = "application/problem+json"
+_MACHINE_SUFFIXES = (".json", ".xml", ".ics", ".atom")
+_encoder = msgspec.json.Encoder()
+
+
+def wants_problem_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/schema", "/oembed", "/health")) or path.endswith(
+        _MACHINE_SUFFIXES
+    ):
+        return True
+    accept = request.headers.get("accept", "")
+    return "text/html" not in accept and "json" in accept
+
+
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def _field_errors(extra: Any) -> list[FieldError]:
+    """Litestar's validation details, as field names a person can act on."""
+    errors: list[FieldError] = []
+    if not isinstance(extra, list):
+        return errors
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "is not valid"))
+        key = item.get("key")
+        match = _AT.search(message)
+        if match:
+            key = key or match.group(1)
+            message = message[: match.start()]
+        source = item.get("source")
+        field = str(key) if key else (str(source) if source else "body")
+        errors.append(FieldError(field=field, message=message))
+    return errors
+
+
+def _translate(exc: Exception) -> FestivalError:
+    if isinstance(exc, FestivalError):
+        return exc
+    if isinstance(exc, ValidationException):
+        errors = _field_errors(exc.extra)
+        detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
+        if "JSON" in str(exc.detail) or "decode" in str(exc.detail).lower():
+            return BadRequest(
+                f"The body is not valid JSON: {exc.detail}",
+                fix="Send a JSON object with Content-Type: application/json.",
+                errors=errors,
+            )
+        return BadRequest(
+            detail,
+            fix="Correct the fields named in 'errors'; the API schema at /schema lists "
+            "what each accepts.",
+            errors=errors,
+        )
+    if isinstance(exc, NotFoundException):
+        return NotFound(
+            "There is nothing at this address.",
+            fix="Check the address. The API is described at /schema.",
+        )
+    if isinstance(exc, MethodNotAllowedException):
+        return MethodNotAllowed(
+            str(exc.detail), fix="Use one of the methods this address allows.", headers={}
+        )
+    if isinstance(exc, NotAuthorizedException):
+        return Unauthorized(str(exc.detail), fix="Sign in, or send a bearer token.")
+    if isinstance(exc, PermissionDeniedException):
+        detail = str(exc.detail)
+        if "CSRF" in detail:
+            return Forbidden(
+                "This form has expired or did not come from this site.",
+                fix="Go back, reload the page and send the form again.",
+            )
+        return Forbidden(detail, fix="Ask festival staff for access.")
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        if status == 413:
+            return PayloadTooLarge(
+                "The request body is too large.", fix="Send a smaller body or file."
+            )
+        if status == 400 and "JSON" in str(exc.detail):
+            return BadRequest(
+                f"The body is not valid JSON: {exc.detail}",
+                fix="Send a JSON object with Content-Type: application/json.",
+            )
+        if status == 429:
+            return TooManyRequests(str(exc.detail), fix="Wait a little and try again.")
+        error = FestivalError(str(exc.detail), fix="Check the request and try again.")
+        error.status = status  # type: ignore[misc]
+        return error
+    raise exc
+
+
+def _headers(exc: Exception, error: FestivalError) -> dict[str, str]:
+    headers = dict(error.headers)
+    if isinstance(exc, MethodNotAllowedException) and exc.headers:
+        headers.update(exc.headers)
+    return headers
+
+
+def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    try:
+        error = _translate(exc)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        error = FestivalError(
+            "Something went wrong on our side. Nothing you sent was saved.",
+            fix="Try again in a moment. If it keeps happening, tell the festival team.",
+        )
+        error.status = 500  # type: ignore[misc]
+        error.title = "Server error"  # type: ignore[misc]
+    headers = _headers(exc, error)
+    problem = error.problem(instance=request.url.path)
+    if wants_problem_json(request) or request.method == "HEAD":
+        return Response(
+            content=_encoder.encode(problem),
+            status_code=problem.status,
+            media_type=PROBLEM_JSON,
+            headers=headers,
+        )
+    return _page(problem, headers)
+
+
+def _page(problem: Problem, headers: dict[str, str]) -> Response[Any]:
+    return Template(
+        template_name="error.html",
+        context={"problem": problem},
+        status_code=problem.status,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )

@@ -1,0 +1,158 @@
+"""Service settings, read once from ``FESTIVAL_*`` environment variables.
+
+Settings are a frozen Struct handed to :func:`festival.app.create_app`; nothing reads the
+environment anywhere else. An unknown ``FESTIVAL_*`` variable, or a value that does not
+parse, stops start-up with a message naming the variable, so a typo in a deployment is
+caught at once rather than silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+
+PREFIX = "FESTIVAL_"
+
+
+class SettingsError(ValueError):
+    """A setting is unknown or malformed; the message names the variable."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    data_dir: Path
+    database_url: str
+    media_url: str
+    base_url: str
+    secret_key: str
+    timezone: str = "Europe/London"
+    session_max_age: int = 60 * 60 * 12
+    sign_in_attempts: int = 5
+    sign_in_window: int = 15 * 60
+    max_body_size: int = 1024 * 1024
+    debug: bool = False
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def media_root(self) -> Path:
+        """The local folder of a ``file://`` media store."""
+        return Path(urlsplit(self.media_url).path)
+
+
+_INT_FIELDS = {
+    "session_max_age": (60, 60 * 60 * 24 * 90),
+    "sign_in_attempts": (1, 1000),
+    "sign_in_window": (1, 60 * 60 * 24),
+    "max_body_size": (1024, 1024 * 1024 * 1024),
+}
+_KNOWN = {
+    "data_dir",
+    "database_url",
+    "media_url",
+    "base_url",
+    "secret_key",
+    "timezone",
+    "debug",
+    *_INT_FIELDS,
+}
+
+
+def _fail(name: str, message: str) -> SettingsError:
+    return SettingsError(f"{PREFIX}{name.upper()}: {message}")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``environ`` (the process environment by default).
+
+    A missing secret key is generated once and kept in the data directory, so sessions
+    survive restarts without anyone having to invent one.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, str] = {}
+    for key, value in env.items():
+        if not key.startswith(PREFIX):
+            continue
+        name = key[len(PREFIX) :].lower()
+        if name not in _KNOWN:
+            known = ", ".join(sorted(PREFIX + k.upper() for k in _KNOWN))
+            raise SettingsError(f"{key} is not a setting this service knows. Known: {known}.")
+        raw[name] = value.strip()
+
+    data_dir = Path(raw.get("data_dir") or "./var").expanduser().resolve()
+    values: dict[str, object] = {"data_dir": data_dir}
+
+    database_url = raw.get("database_url") or f"sqlite+aiosqlite:///{data_dir / 'festival.db'}"
+    if not database_url.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://")):
+        raise _fail(
+            "database_url",
+            "must start with sqlite+aiosqlite:/// or postgresql+asyncpg://",
+        )
+    values["database_url"] = database_url
+
+    media_url = raw.get("media_url") or f"file://{data_dir / 'media'}"
+    if not media_url.startswith(("file:///", "s3://")):
+        raise _fail("media_url", "must be file:///absolute/path or s3://bucket/prefix")
+    values["media_url"] = media_url
+
+    base_url = (raw.get("base_url") or "http://127.0.0.1:8000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise _fail("base_url", "must be an absolute http:// or https:// address")
+    values["base_url"] = base_url
+
+    timezone = raw.get("timezone") or "Europe/London"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail("timezone", f"{timezone!r} is not an IANA time zone such as Europe/London")
+    values["timezone"] = timezone
+
+    for name, (low, high) in _INT_FIELDS.items():
+        if name not in raw:
+            continue
+        try:
+            number = int(raw[name])
+        except ValueError:
+            raise _fail(name, f"must be a whole number, not {raw[name]!r}") from None
+        if not low <= number <= high:
+            raise _fail(name, f"must be between {low} and {high}")
+        values[name] = number
+
+    if "debug" in raw:
+        if raw["debug"].lower() not in {"0", "1", "true", "false", "yes", "no"}:
+            raise _fail("debug", "must be true or false")
+        values["debug"] = raw["debug"].lower() in {"1", "true", "yes"}
+
+    secret = raw.get("secret_key") or _stored_secret(data_dir)
+    if len(secret) < 32:
+        raise _fail("secret_key", "must be at least 32 characters")
+    values["secret_key"] = secret
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _stored_secret(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return secret

@@ -1,0 +1,96 @@
+"""Shared fixtures: a fresh app and a real SQLite file for every test."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from festival.accounts.service import create_or_update_staff, new_api_token
+from festival.app import create_app
+from festival.db.engine import Database
+from festival.db.migrate import migrate
+from festival.settings import Settings, load_settings
+
+STAFF_EMAIL = "organiser@festival.test"
+STAFF_PASSWORD = "a long enough password"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Async tests run on anyio's asyncio backend without a marker on each."""
+    for item in items:
+        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database file, copied for each test: migrating once keeps tests quick
+    while every test still starts from the real schema."""
+    path = tmp_path_factory.mktemp("template") / "festival.db"
+    asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+def make_settings(data_dir: Path, **overrides: str) -> Settings:
+    env = {
+        "FESTIVAL_DATA_DIR": str(data_dir),
+        "FESTIVAL_BASE_URL": "http://festival.test",
+        "FESTIVAL_SECRET_KEY": "test-secret-" + "x" * 40,
+    }
+    env.update({f"FESTIVAL_{k.upper()}": v for k, v in overrides.items()})
+    return load_settings(env)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_db: Path) -> Settings:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    shutil.copy(migrated_db, data_dir / "festival.db")
+    return make_settings(data_dir)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app, base_url="http://festival.test") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """The same database file the app uses, for setting up accounts as the CLI would."""
+    database = Database.open(settings.database_url)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def staff_token(db: Database) -> str:
+    await create_or_update_staff(db, STAFF_EMAIL, STAFF_PASSWORD, "Organiser")
+    return await new_api_token(db, STAFF_EMAIL)
+
+
+@pytest.fixture
+def staff_headers(staff_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {staff_token}"}
+
+
+@pytest.fixture
+def repo_root() -> Iterator[Path]:
+    yield Path(__file__).resolve().parents[1]
