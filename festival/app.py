@@ -9,7 +9,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
-from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.logging import LoggingConfig
@@ -26,8 +26,9 @@ from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
 from festival.db.engine import Database
 from festival.health import HealthController
 from festival.problems import handle_error
-from festival.programme.pages import PublicPages, StaffProgrammePages
+from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
+from festival.programme.staff_pages import StaffProgrammePages
 from festival.settings import Settings
 
 HERE = Path(__file__).parent

@@ -1,4 +1,4 @@
-"""Public programme pages and staff programme pages (server-rendered)."""
+"""Public programme pages (server-rendered)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,4 @@ from litestar import Controller
 
 class PublicPages(Controller):
     path = "/"
-    include_in_schema = False
-
-
-class StaffProgrammePages(Controller):
-    path = "/staff"
     include_in_schema = False
