@@ -19,6 +19,7 @@ Each carries ``detail`` (what was wrong) and ``fix`` (how to mend it), and optio
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import msgspec
@@ -46,6 +47,22 @@ class Problem(msgspec.Struct, omit_defaults=True):
 
 
 PROBLEM_BASE = "https://festival.invalid/problems/"
+
+_PATTERN_WORDS: dict[str, str] = {}
+_REGEX_MESSAGE = re.compile(r"^Expected `str` matching regex '(.*)'$")
+
+
+def describe_pattern(pattern: str, words: str) -> str:
+    """Register plain words for a pattern so a refusal says what is allowed, not the regex."""
+    _PATTERN_WORDS[pattern] = words
+    return pattern
+
+
+def explain_pattern(message: str) -> str:
+    match = _REGEX_MESSAGE.match(message)
+    if match and match.group(1) in _PATTERN_WORDS:
+        return f"must be {_PATTERN_WORDS[match.group(1)]}"
+    return message
 
 
 class FestivalError(Exception):

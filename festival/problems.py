@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 from litestar import MediaType, Request, Response
@@ -20,9 +21,10 @@ from litestar.exceptions import (
     PermissionDeniedException,
     ValidationException,
 )
-from litestar.response import Template
+from litestar.response import Redirect, Template
 
 from festival.errors import (
+    explain_pattern,
     BadRequest,
     FestivalError,
     FieldError,
@@ -68,24 +70,35 @@ def _field_errors(extra: Any) -> list[FieldError]:
         if match:
             key = key or match.group(1)
             message = message[: match.start()]
+        message = explain_pattern(message)
         source = item.get("source")
         field = str(key) if key else (str(source) if source else "body")
         errors.append(FieldError(field=field, message=message))
     return errors
 
 
+def _caused_by_decoding(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, msgspec.ValidationError):
+            return False  # well-formed JSON with wrong values: reported field by field
+        if isinstance(seen, msgspec.DecodeError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _translate(exc: Exception) -> FestivalError:
     if isinstance(exc, FestivalError):
         return exc
+    if isinstance(exc, HTTPException) and exc.status_code == 400 and _caused_by_decoding(exc):
+        return BadRequest(
+            f"The body is not valid JSON: {exc.detail}",
+            fix="Send a JSON object with Content-Type: application/json.",
+        )
     if isinstance(exc, ValidationException):
         errors = _field_errors(exc.extra)
         detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
-        if "JSON" in str(exc.detail) or "decode" in str(exc.detail).lower():
-            return BadRequest(
-                f"The body is not valid JSON: {exc.detail}",
-                fix="Send a JSON object with Content-Type: application/json.",
-                errors=errors,
-            )
         return BadRequest(
             detail,
             fix="Correct the fields named in 'errors'; the API schema at /schema lists "
@@ -116,11 +129,6 @@ def _translate(exc: Exception) -> FestivalError:
         if status == 413:
             return PayloadTooLarge(
                 "The request body is too large.", fix="Send a smaller body or file."
-            )
-        if status == 400 and "JSON" in str(exc.detail):
-            return BadRequest(
-                f"The body is not valid JSON: {exc.detail}",
-                fix="Send a JSON object with Content-Type: application/json.",
             )
         if status == 429:
             return TooManyRequests(str(exc.detail), fix="Wait a little and try again.")
@@ -157,6 +165,10 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
             media_type=PROBLEM_JSON,
             headers=headers,
         )
+    if problem.status == 401:
+        # A person who is not signed in is sent to sign in, and back here after.
+        target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        return Redirect(f"/staff/sign-in?next={target}", status_code=303)
     return _page(problem, headers)
 
 

@@ -83,12 +83,14 @@ async def delete_expired_sessions(conn: AsyncConnection, now: datetime) -> None:
 
 
 async def count_failures(conn: AsyncConnection, subjects: list[str], since: datetime) -> int:
+    """Recent failures of the most-failed subject (an account or a client address)."""
     result = await conn.execute(
         sa.select(sa.func.count())
         .select_from(sign_in_failures)
         .where(sign_in_failures.c.subject_hash.in_(subjects), sign_in_failures.c.at > since)
+        .group_by(sign_in_failures.c.subject_hash)
     )
-    return int(result.scalar_one())
+    return max((int(n) for n in result.scalars()), default=0)
 
 
 async def oldest_failure(conn: AsyncConnection, subjects: list[str], since: datetime) -> datetime:

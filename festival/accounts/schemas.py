@@ -7,7 +7,16 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+from festival.errors import describe_pattern
+
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=320,
+        pattern=describe_pattern(r"^[^@\s]+@[^@\s]+$", "an email address such as name@example.org"),
+    ),
+]
 
 
 class StaffRow(msgspec.Struct):
@@ -38,7 +47,7 @@ class Identity(msgspec.Struct, frozen=True):
 ANONYMOUS = Identity()
 
 
-class SignIn(msgspec.Struct, forbid_unknown_fields=True):
+class SignIn(msgspec.Struct):
     email: Email
     password: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
 

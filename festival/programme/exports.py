@@ -45,7 +45,7 @@ GENERATOR = "festival"
 PRODID = "-//Festival//Co-production festival programme//EN"
 FRAB_JSON_SCHEMA = "https://c3voc.de/schedule/schema.json"
 TIMESLOT = "00:05"
-"""Grid step offered to schedule apps; five minutes fits any start time we take."""
+"""Grid step offered to schedule apps, as pretalx offers; apps still place odd minutes."""
 
 CANCELLED_PREFIX = "Cancelled: "
 CANCELLED_SUBTITLE = "Cancelled"
@@ -183,7 +183,7 @@ def _local_days(programme: Programme, sessions: Sequence[Session], zone: ZoneInf
     festival = programme.festival
     starts = [s.starts_at.astimezone(zone).date() for s in sessions]
     first = min([festival.starts_on, *starts])
-    last = max([festival.ends_on, *starts])
+    last = max([first, festival.ends_on, *starts])
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 

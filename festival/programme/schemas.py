@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from festival.errors import describe_pattern
+
 SessionKind = Literal["talk", "workshop", "panel", "film", "break"]
 SessionStatus = Literal["draft", "published", "cancelled"]
 Role = Literal["experience", "profession", "both"]
@@ -24,33 +26,44 @@ ROLES: dict[Role, str] = {
     "both": "Expert by experience and by profession",
 }
 
-_LINE = r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$"
+_LINE = describe_pattern(
+    r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$", "one line of text with no control characters"
+)
+_NO_CONTROL = describe_pattern(r"^[^\x00-\x1f\x7f]*$", "one line of text with no control characters")
+_SLUG = describe_pattern(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "lower-case letters and digits, with single hyphens between words, e.g. summer-2026",
+)
+_URL = describe_pattern(r"^(https?://\S+)?$", "an address starting http:// or https://, or empty")
+_LANGUAGE = describe_pattern(
+    r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "a language code such as en, cy or en-GB"
+)
 Slug = Annotated[
     str,
     Meta(
         min_length=2,
         max_length=80,
-        pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+        pattern=_SLUG,
         description="Lower-case letters, digits and single hyphens, e.g. coproduction-week-2019",
     ),
 ]
 Name = Annotated[
     str, Meta(min_length=1, max_length=200, pattern=_LINE, description="One line of text")
 ]
-ShortText = Annotated[str, Meta(max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
+ShortText = Annotated[str, Meta(max_length=200, pattern=_NO_CONTROL)]
 Text = Annotated[str, Meta(max_length=5000, description="Plain text; HTML is shown as typed")]
 TimeZoneName = Annotated[
     str, Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/London")
 ]
 Url = Annotated[
-    str, Meta(max_length=2000, pattern=r"^(https?://\S+)?$", description="http(s) address")
+    str, Meta(max_length=2000, pattern=_URL, description="http(s) address")
 ]
 Language = Annotated[
     str,
     Meta(
         min_length=2,
         max_length=35,
-        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        pattern=_LANGUAGE,
         description="BCP 47 language tag, e.g. en or cy or bfi",
     ),
 ]

@@ -1,0 +1,22 @@
+# One festival instance: SQLite and local media in the /data volume.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    FESTIVAL_DATA_DIR=/data
+
+RUN useradd --create-home --uid 1000 festival \
+    && mkdir /data && chown festival:festival /data
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY festival ./festival
+COPY media ./media
+RUN pip install --no-cache-dir .
+
+USER festival
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health').status != 200)"
+CMD ["festival", "serve", "--host", "0.0.0.0", "--port", "8000"]
