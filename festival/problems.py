@@ -54,6 +54,7 @@ def wants_problem_json(request: Request[Any, Any, Any]) -> bool:
 
 
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_UNKNOWN = re.compile(r"^Object contains unknown field `([^`]*)`")
 
 
 def _field_errors(extra: Any) -> list[FieldError]:
@@ -68,8 +69,13 @@ def _field_errors(extra: Any) -> list[FieldError]:
         key = item.get("key")
         match = _AT.search(message)
         if match:
-            key = key or match.group(1)
+            key = match.group(1) or key
             message = message[: match.start()]
+        unknown = _UNKNOWN.match(message)
+        if unknown:
+            path = match.group(1) if match else ""
+            key = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+            message = "is not a field this request accepts"
         message = explain_pattern(message)
         source = item.get("source")
         field = str(key) if key else (str(source) if source else "body")

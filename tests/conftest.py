@@ -22,11 +22,12 @@ STAFF_EMAIL = "organiser@festival.test"
 STAFF_PASSWORD = "a long enough password"
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Async tests run on anyio's asyncio backend without a marker on each."""
-    for item in items:
-        if isinstance(item, pytest.Function) and inspect.iscoroutinefunction(item.obj):
-            item.add_marker(pytest.mark.anyio)
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Async tests run on anyio's asyncio backend without a marker on each: the mark is
+    put on the function before anyio's own collection hook looks for it."""
+    if name.startswith("test") and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
 
 
 @pytest.fixture
