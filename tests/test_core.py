@@ -42,7 +42,7 @@ async def test_unknown_page_is_a_readable_page(client: Client) -> None:
     response = await client.get("/no-such-page", headers={"accept": "text/html"})
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
-    assert re.search(r"<h1[^>]*>\s*Not found\s*</h1>", response.text)
+    assert re.search(r"<h1[^>]*>\s*Page not found\s*</h1>", response.text)
     assert "There is nothing at this address." in response.text
 
 
