@@ -1,0 +1,95 @@
+"""The festival command, run as a separate process the way operators run it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def festival(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
+    env["FESTIVAL_DATA_DIR"] = str(data_dir)
+    return subprocess.run(
+        [sys.executable, "-m", "festival", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_create_staff_then_api_token_prints_a_working_token(tmp_path: Path) -> None:
+    made = festival(tmp_path, "create-staff", "lead@festival.test", "--password-stdin",
+                    stdin="correct horse battery\n")
+    assert made.returncode == 0, made.stderr
+    assert "lead@festival.test is ready" in made.stdout
+    token_run = festival(tmp_path, "api-token", "lead@festival.test")
+    assert token_run.returncode == 0, token_run.stderr
+    lines = token_run.stdout.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fst_")
+
+
+def test_short_password_and_unknown_account_are_refused_plainly(tmp_path: Path) -> None:
+    short = festival(tmp_path, "create-staff", "a@festival.test", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2
+    assert "password: must be at least 10 characters" in short.stderr
+    unknown = festival(tmp_path, "api-token", "nobody@festival.test")
+    assert unknown.returncode == 2
+    assert "no staff account for nobody@festival.test" in unknown.stderr
+
+
+def test_a_misspelt_setting_stops_the_command(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
+    env.update({"FESTIVAL_DATA_DIR": str(tmp_path), "FESTIVAL_BASEURL": "http://x"})
+    run = subprocess.run(
+        [sys.executable, "-m", "festival", "migrate"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+    assert run.returncode == 2
+    assert "FESTIVAL_BASEURL is not a setting" in run.stderr
+
+
+def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
+    first = festival(tmp_path, "demo")
+    second = festival(tmp_path, "demo")
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    assert "Loaded the demo festival" in first.stdout
+    assert "already loaded" in second.stdout
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
+    env["FESTIVAL_DATA_DIR"] = str(tmp_path)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "festival", "serve", "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert health.status_code == 200
+        programme = httpx.get(f"http://127.0.0.1:{port}/festivals/coproduction-week-2019/programme")
+        assert programme.status_code == 200
+        assert "Co-production Week 2019" in programme.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
