@@ -16,6 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from festival.accounts import service as accounts
@@ -79,7 +80,7 @@ class FestivalCSRFMiddleware(CSRFMiddleware):
     (and for every page form, sign-in included)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and (
+        if scope["type"] == ScopeType.HTTP and (
             _header(scope, b"authorization") is not None
             or (scope["path"].startswith("/api/") and not _cookie(scope, SESSION_COOKIE))
         ):

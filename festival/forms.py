@@ -25,8 +25,11 @@ def explain(error: msgspec.ValidationError) -> Invalid:
     match = _AT.search(message)
     field = match.group(1) if match else "body"
     text = message[: match.start()] if match else message
-    return Invalid(f"{field}: {text}", fix="Correct this value and send it again.",
-                   errors=[FieldError(field=field, message=text)])
+    return Invalid(
+        f"{field}: {text}",
+        fix="Correct this value and send it again.",
+        errors=[FieldError(field=field, message=text)],
+    )
 
 
 def convert(data: Mapping[str, Any], kind: type[T]) -> T:
@@ -45,6 +48,6 @@ def form_values(
     for name in checkboxes:
         values[name] = name in values and values[name] not in ("", "false", "0")
     for name in optional:
-        if values.get(name, None) in ("", None):
+        if values.get(name) in ("", None):
             values.pop(name, None)
     return values

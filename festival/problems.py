@@ -24,7 +24,6 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 
 from festival.errors import (
-    explain_pattern,
     BadRequest,
     FestivalError,
     FieldError,
@@ -35,6 +34,7 @@ from festival.errors import (
     Problem,
     TooManyRequests,
     Unauthorized,
+    explain_pattern,
 )
 
 log = logging.getLogger("festival")

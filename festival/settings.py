@@ -116,7 +116,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail("timezone", f"{timezone!r} is not an IANA time zone such as Europe/London")
+        raise _fail(
+            "timezone", f"{timezone!r} is not an IANA time zone such as Europe/London"
+        ) from None
     values["timezone"] = timezone
 
     for name, (low, high) in _INT_FIELDS.items():

@@ -30,8 +30,13 @@ def festival(data_dir: Path, *args: str, stdin: str = "") -> subprocess.Complete
 
 
 def test_create_staff_then_api_token_prints_a_working_token(tmp_path: Path) -> None:
-    made = festival(tmp_path, "create-staff", "lead@festival.test", "--password-stdin",
-                    stdin="correct horse battery\n")
+    made = festival(
+        tmp_path,
+        "create-staff",
+        "lead@festival.test",
+        "--password-stdin",
+        stdin="correct horse battery\n",
+    )
     assert made.returncode == 0, made.stderr
     assert "lead@festival.test is ready" in made.stdout
     token_run = festival(tmp_path, "api-token", "lead@festival.test")
@@ -41,7 +46,9 @@ def test_create_staff_then_api_token_prints_a_working_token(tmp_path: Path) -> N
 
 
 def test_short_password_and_unknown_account_are_refused_plainly(tmp_path: Path) -> None:
-    short = festival(tmp_path, "create-staff", "a@festival.test", "--password-stdin", stdin="short\n")
+    short = festival(
+        tmp_path, "create-staff", "a@festival.test", "--password-stdin", stdin="short\n"
+    )
     assert short.returncode == 2
     assert "password: must be at least 10 characters" in short.stderr
     unknown = festival(tmp_path, "api-token", "nobody@festival.test")
@@ -54,7 +61,11 @@ def test_a_misspelt_setting_stops_the_command(tmp_path: Path) -> None:
     env.update({"FESTIVAL_DATA_DIR": str(tmp_path), "FESTIVAL_BASEURL": "http://x"})
     run = subprocess.run(
         [sys.executable, "-m", "festival", "migrate"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
     )
     assert run.returncode == 2
     assert "FESTIVAL_BASEURL is not a setting" in run.stderr
@@ -74,7 +85,9 @@ def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
     env["FESTIVAL_DATA_DIR"] = str(tmp_path)
     server = subprocess.Popen(
         [sys.executable, "-m", "festival", "serve", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

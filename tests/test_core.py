@@ -46,7 +46,9 @@ async def test_unknown_page_is_a_readable_page(client: Client) -> None:
     assert "There is nothing at this address." in response.text
 
 
-async def test_malformed_json_is_a_400_problem(client: Client, staff_headers: dict[str, str]) -> None:
+async def test_malformed_json_is_a_400_problem(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
     response = await client.post(
         "/api/v1/festivals",
         content=b'{"slug": ',
@@ -59,10 +61,17 @@ async def test_malformed_json_is_a_400_problem(client: Client, staff_headers: di
     assert "JSON object" in body["fix"]
 
 
-async def test_validation_errors_name_each_field(client: Client, staff_headers: dict[str, str]) -> None:
+async def test_validation_errors_name_each_field(
+    client: Client, staff_headers: dict[str, str]
+) -> None:
     response = await client.post(
         "/api/v1/festivals",
-        json={"slug": "Not A Slug!", "name": "X", "starts_on": "2019-07-01", "ends_on": "2019-07-02"},
+        json={
+            "slug": "Not A Slug!",
+            "name": "X",
+            "starts_on": "2019-07-01",
+            "ends_on": "2019-07-02",
+        },
         headers=staff_headers,
     )
     assert response.status_code == 400

@@ -25,7 +25,10 @@ def test_compose_file_is_valid() -> None:
         pytest.skip("docker-compose is not installed (scripts/install-system-packages adds it)")
     result = subprocess.run(
         [tool, "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "festival-data:/data" in result.stdout

@@ -24,7 +24,11 @@ def test_defaults_put_everything_in_the_data_directory(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("FESTIVAL_DATABSE_URL", "sqlite+aiosqlite:///x.db", "FESTIVAL_DATABSE_URL is not a setting"),
+        (
+            "FESTIVAL_DATABSE_URL",
+            "sqlite+aiosqlite:///x.db",
+            "FESTIVAL_DATABSE_URL is not a setting",
+        ),
         ("FESTIVAL_DATABASE_URL", "mysql://x", "FESTIVAL_DATABASE_URL: must start with"),
         ("FESTIVAL_MEDIA_URL", "ftp://x", "FESTIVAL_MEDIA_URL"),
         ("FESTIVAL_BASE_URL", "festival.example.org", "FESTIVAL_BASE_URL"),

@@ -15,7 +15,7 @@ from festival.accounts.schemas import Identity, NewSession, SignIn, StaffRow
 from festival.db.engine import Database
 from festival.errors import Invalid, TooManyRequests, Unauthorized
 
-STAFF_TOKEN_PREFIX = "fst_"
+STAFF_TOKEN_PREFIX = "fst_"  # noqa: S105 (a label, not a secret)
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong
 # password and response times do not reveal which staff accounts exist.
@@ -93,7 +93,7 @@ async def sign_in(
         account = await queries.staff_by_email(conn, form.email)
     stored = account.password_hash if account and account.password_hash else _DUMMY_HASH
     try:
-        ok = await asyncio.to_thread(_hasher.verify, stored, form.password)
+        ok: bool = await asyncio.to_thread(_hasher.verify, stored, form.password)
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or account is None:

@@ -93,7 +93,9 @@ def _rooms_query(festival_id: int) -> sa.Select[Any]:
 
 async def festival_venues(conn: AsyncConnection, festival_id: int) -> list[Venue]:
     venue_rows = await conn.execute(
-        sa.select(venues.c.id, venues.c.name, venues.c.address, venues.c.online, venues.c.directions)
+        sa.select(
+            venues.c.id, venues.c.name, venues.c.address, venues.c.online, venues.c.directions
+        )
         .where(venues.c.festival_id == festival_id)
         .order_by(venues.c.online, venues.c.name)
     )
@@ -328,7 +330,9 @@ async def room_clash(
     except_id: int | None,
 ) -> Any:
     """The first live session in ``room_id`` overlapping the interval, if any."""
-    query = sa.select(sessions.c.id, sessions.c.title, sessions.c.starts_at, sessions.c.ends_at).where(
+    query = sa.select(
+        sessions.c.id, sessions.c.title, sessions.c.starts_at, sessions.c.ends_at
+    ).where(
         sessions.c.room_id == room_id,
         sessions.c.status != "cancelled",
         sessions.c.starts_at < ends_at,

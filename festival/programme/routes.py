@@ -31,7 +31,8 @@ from festival.programme.schemas import (
 from festival.settings import Settings
 
 DB = NamedDependency[Database]
-WRITE = {"guards": [staff_only], "security": [{"bearer": []}]}
+STAFF = [staff_only]
+BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 class ProgrammeController(Controller):
@@ -45,7 +46,7 @@ class ProgrammeController(Controller):
     async def list_festivals(self, db: DB) -> list[Festival]:
         return await service.list_festivals(db)
 
-    @post("", summary="Create a festival", **WRITE)
+    @post("", summary="Create a festival", guards=STAFF, security=BEARER)
     async def create_festival(self, db: DB, data: JSONBody[FestivalIn]) -> Festival:
         return await service.create_festival(db, data)
 
@@ -53,13 +54,15 @@ class ProgrammeController(Controller):
     async def get_festival(self, db: DB, slug: FromPath[str]) -> Festival:
         return await service.get_festival(db, slug)
 
-    @patch("/{slug:str}", summary="Change a festival", **WRITE)
+    @patch("/{slug:str}", summary="Change a festival", guards=STAFF, security=BEARER)
     async def update_festival(
         self, db: DB, slug: FromPath[str], data: JSONBody[FestivalPatch]
     ) -> Festival:
         return await service.update_festival(db, slug, data)
 
-    @delete("/{slug:str}", summary="Delete a festival and its programme", **WRITE)
+    @delete(
+        "/{slug:str}", summary="Delete a festival and its programme", guards=STAFF, security=BEARER
+    )
     async def delete_festival(self, db: DB, slug: FromPath[str]) -> None:
         await service.delete_festival(db, slug)
 
@@ -69,7 +72,7 @@ class ProgrammeController(Controller):
     async def list_venues(self, db: DB, slug: FromPath[str]) -> list[Venue]:
         return await service.list_venues(db, slug)
 
-    @post("/{slug:str}/venues", summary="Add a venue", **WRITE)
+    @post("/{slug:str}/venues", summary="Add a venue", guards=STAFF, security=BEARER)
     async def create_venue(self, db: DB, slug: FromPath[str], data: JSONBody[VenueIn]) -> Venue:
         return await service.create_venue(db, slug, data)
 
@@ -77,13 +80,20 @@ class ProgrammeController(Controller):
     async def get_venue(self, db: DB, slug: FromPath[str], venue_id: FromPath[int]) -> Venue:
         return await service.get_venue(db, slug, venue_id)
 
-    @patch("/{slug:str}/venues/{venue_id:int}", summary="Change a venue", **WRITE)
+    @patch(
+        "/{slug:str}/venues/{venue_id:int}", summary="Change a venue", guards=STAFF, security=BEARER
+    )
     async def update_venue(
         self, db: DB, slug: FromPath[str], venue_id: FromPath[int], data: JSONBody[VenuePatch]
     ) -> Venue:
         return await service.update_venue(db, slug, venue_id, data)
 
-    @delete("/{slug:str}/venues/{venue_id:int}", summary="Delete an unused venue", **WRITE)
+    @delete(
+        "/{slug:str}/venues/{venue_id:int}",
+        summary="Delete an unused venue",
+        guards=STAFF,
+        security=BEARER,
+    )
     async def delete_venue(self, db: DB, slug: FromPath[str], venue_id: FromPath[int]) -> None:
         await service.delete_venue(db, slug, venue_id)
 
@@ -93,7 +103,7 @@ class ProgrammeController(Controller):
     async def list_rooms(self, db: DB, slug: FromPath[str]) -> list[Room]:
         return await service.list_rooms(db, slug)
 
-    @post("/{slug:str}/rooms", summary="Add a room to a venue", **WRITE)
+    @post("/{slug:str}/rooms", summary="Add a room to a venue", guards=STAFF, security=BEARER)
     async def create_room(self, db: DB, slug: FromPath[str], data: JSONBody[RoomIn]) -> Room:
         return await service.create_room(db, slug, data)
 
@@ -101,13 +111,20 @@ class ProgrammeController(Controller):
     async def get_room(self, db: DB, slug: FromPath[str], room_id: FromPath[int]) -> Room:
         return await service.get_room(db, slug, room_id)
 
-    @patch("/{slug:str}/rooms/{room_id:int}", summary="Change a room", **WRITE)
+    @patch(
+        "/{slug:str}/rooms/{room_id:int}", summary="Change a room", guards=STAFF, security=BEARER
+    )
     async def update_room(
         self, db: DB, slug: FromPath[str], room_id: FromPath[int], data: JSONBody[RoomPatch]
     ) -> Room:
         return await service.update_room(db, slug, room_id, data)
 
-    @delete("/{slug:str}/rooms/{room_id:int}", summary="Delete an unused room", **WRITE)
+    @delete(
+        "/{slug:str}/rooms/{room_id:int}",
+        summary="Delete an unused room",
+        guards=STAFF,
+        security=BEARER,
+    )
     async def delete_room(self, db: DB, slug: FromPath[str], room_id: FromPath[int]) -> None:
         await service.delete_room(db, slug, room_id)
 
@@ -117,7 +134,7 @@ class ProgrammeController(Controller):
     async def list_people(self, db: DB, slug: FromPath[str]) -> list[Person]:
         return await service.list_people(db, slug)
 
-    @post("/{slug:str}/people", summary="Add a co-producer", **WRITE)
+    @post("/{slug:str}/people", summary="Add a co-producer", guards=STAFF, security=BEARER)
     async def create_person(self, db: DB, slug: FromPath[str], data: JSONBody[PersonIn]) -> Person:
         return await service.create_person(db, slug, data)
 
@@ -125,13 +142,23 @@ class ProgrammeController(Controller):
     async def get_person(self, db: DB, slug: FromPath[str], person_id: FromPath[int]) -> Person:
         return await service.get_person(db, slug, person_id)
 
-    @patch("/{slug:str}/people/{person_id:int}", summary="Change a co-producer", **WRITE)
+    @patch(
+        "/{slug:str}/people/{person_id:int}",
+        summary="Change a co-producer",
+        guards=STAFF,
+        security=BEARER,
+    )
     async def update_person(
         self, db: DB, slug: FromPath[str], person_id: FromPath[int], data: JSONBody[PersonPatch]
     ) -> Person:
         return await service.update_person(db, slug, person_id, data)
 
-    @delete("/{slug:str}/people/{person_id:int}", summary="Remove a co-producer", **WRITE)
+    @delete(
+        "/{slug:str}/people/{person_id:int}",
+        summary="Remove a co-producer",
+        guards=STAFF,
+        security=BEARER,
+    )
     async def delete_person(self, db: DB, slug: FromPath[str], person_id: FromPath[int]) -> None:
         await service.delete_person(db, slug, person_id)
 
@@ -141,11 +168,14 @@ class ProgrammeController(Controller):
     async def list_sessions(
         self, request: Request[Any, Any, Any], db: DB, slug: FromPath[str]
     ) -> list[Session]:
-        return await service.list_sessions(
-            db, slug, include_drafts=identity_of(request).is_staff
-        )
+        return await service.list_sessions(db, slug, include_drafts=identity_of(request).is_staff)
 
-    @post("/{slug:str}/sessions", summary="Add a session (refused on a clash)", **WRITE)
+    @post(
+        "/{slug:str}/sessions",
+        summary="Add a session (refused on a clash)",
+        guards=STAFF,
+        security=BEARER,
+    )
     async def create_session(
         self, db: DB, slug: FromPath[str], data: JSONBody[SessionIn]
     ) -> Session:
@@ -153,22 +183,34 @@ class ProgrammeController(Controller):
 
     @get("/{slug:str}/sessions/{session_id:int}", summary="One session")
     async def get_session(
-        self, request: Request[Any, Any, Any], db: DB, slug: FromPath[str], session_id: FromPath[int]
+        self,
+        request: Request[Any, Any, Any],
+        db: DB,
+        slug: FromPath[str],
+        session_id: FromPath[int],
     ) -> Session:
         return await service.get_session(
             db, slug, session_id, include_drafts=identity_of(request).is_staff
         )
 
-    @patch("/{slug:str}/sessions/{session_id:int}", summary="Change a session", **WRITE)
+    @patch(
+        "/{slug:str}/sessions/{session_id:int}",
+        summary="Change a session",
+        guards=STAFF,
+        security=BEARER,
+    )
     async def update_session(
         self, db: DB, slug: FromPath[str], session_id: FromPath[int], data: JSONBody[SessionPatch]
     ) -> Session:
         return await service.update_session(db, slug, session_id, data)
 
-    @delete("/{slug:str}/sessions/{session_id:int}", summary="Delete a session", **WRITE)
-    async def delete_session(
-        self, db: DB, slug: FromPath[str], session_id: FromPath[int]
-    ) -> None:
+    @delete(
+        "/{slug:str}/sessions/{session_id:int}",
+        summary="Delete a session",
+        guards=STAFF,
+        security=BEARER,
+    )
+    async def delete_session(self, db: DB, slug: FromPath[str], session_id: FromPath[int]) -> None:
         await service.delete_session(db, slug, session_id)
 
 

@@ -29,7 +29,9 @@ ROLES: dict[Role, str] = {
 _LINE = describe_pattern(
     r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$", "one line of text with no control characters"
 )
-_NO_CONTROL = describe_pattern(r"^[^\x00-\x1f\x7f]*$", "one line of text with no control characters")
+_NO_CONTROL = describe_pattern(
+    r"^[^\x00-\x1f\x7f]*$", "one line of text with no control characters"
+)
 _SLUG = describe_pattern(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
     "lower-case letters and digits, with single hyphens between words, e.g. summer-2026",
@@ -55,9 +57,7 @@ Text = Annotated[str, Meta(max_length=5000, description="Plain text; HTML is sho
 TimeZoneName = Annotated[
     str, Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/London")
 ]
-Url = Annotated[
-    str, Meta(max_length=2000, pattern=_URL, description="http(s) address")
-]
+Url = Annotated[str, Meta(max_length=2000, pattern=_URL, description="http(s) address")]
 Language = Annotated[
     str,
     Meta(
@@ -150,7 +150,7 @@ class RoomIn(Struct):
 class RoomPatch(Struct):
     venue_id: Id | UnsetType = UNSET
     name: Name | UnsetType = UNSET
-    capacity: Capacity | None | UnsetType = UNSET
+    capacity: Capacity | UnsetType | None = UNSET
     join_url: Url | UnsetType = UNSET
     step_free: bool | UnsetType = UNSET
     hearing_loop: bool | UnsetType = UNSET

@@ -44,9 +44,7 @@ MAX_FESTIVAL_DAYS = 31
 
 
 def _changes(patch: msgspec.Struct) -> dict[str, Any]:
-    return {
-        f: getattr(patch, f) for f in patch.__struct_fields__ if getattr(patch, f) is not UNSET
-    }
+    return {f: getattr(patch, f) for f in patch.__struct_fields__ if getattr(patch, f) is not UNSET}
 
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -259,7 +257,9 @@ async def get_room(db: Database, slug: str, room_id: int) -> Room:
         return await _room(conn, await _festival(conn, slug), room_id)
 
 
-async def _check_room(conn: AsyncConnection, festival: Festival, data: RoomIn, room_id: int | None) -> None:
+async def _check_room(
+    conn: AsyncConnection, festival: Festival, data: RoomIn, room_id: int | None
+) -> None:
     venue = await queries.venue_by_id(conn, festival.id, data.venue_id)
     if venue is None:
         raise Invalid.field(
@@ -339,7 +339,9 @@ async def update_person(db: Database, slug: str, person_id: int, patch: PersonPa
     async with db.write() as conn:
         festival = await _festival(conn, slug)
         current = await _person(conn, festival, person_id)
-        data = _merge(PersonIn(name=current.name, organisation=current.organisation), patch, PersonIn)
+        data = _merge(
+            PersonIn(name=current.name, organisation=current.organisation), patch, PersonIn
+        )
         await queries.update_person(conn, person_id, msgspec.structs.asdict(data))
         return await _person(conn, festival, person_id)
 
@@ -454,7 +456,9 @@ def _statuses(include_drafts: bool) -> Sequence[str] | None:
 async def list_sessions(db: Database, slug: str, *, include_drafts: bool) -> list[Session]:
     async with db.read() as conn:
         festival = await _festival(conn, slug)
-        return await queries.festival_sessions(conn, festival.id, statuses=_statuses(include_drafts))
+        return await queries.festival_sessions(
+            conn, festival.id, statuses=_statuses(include_drafts)
+        )
 
 
 async def get_session(

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import msgspec
 
-from festival.errors import BadRequest, FieldError, NotFound
+from festival.errors import BadRequest, NotFound
 from festival.formatting import local, long_date
 from festival.programme.schemas import Festival, Programme, Room, Session, Venue
 
@@ -129,8 +129,9 @@ def _echo(value: str) -> str:
     return value if len(value) <= _ECHO else value[:_ECHO] + "…"
 
 
-def _bad(field: str, detail: str, fix: str) -> BadRequest:
-    return BadRequest(detail, fix=fix, errors=[FieldError(field, detail)])
+def _bad(detail: str, fix: str) -> BadRequest:
+    # No field list: the page shows the detail and the fix, and a list would repeat them.
+    return BadRequest(detail, fix=fix)
 
 
 def _parse_day(festival: Festival, value: str) -> date | None:
@@ -141,9 +142,9 @@ def _parse_day(festival: Festival, value: str) -> date | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise _bad("day", f"“{_echo(value)}” is not a date.", fix) from None
+        raise _bad(f"“{_echo(value)}” is not a date.", fix) from None
     if not festival.starts_on <= day <= festival.ends_on:
-        raise _bad("day", f"{long_date(day)} is not one of the festival's days.", fix)
+        raise _bad(f"{long_date(day)} is not one of the festival's days.", fix)
     return day
 
 
@@ -152,18 +153,17 @@ def _parse_room(programme: Programme, value: str) -> Room | None:
         return None
     fix = "Choose a room from the list on the programme page."
     if not value.isascii() or not value.isdigit():
-        raise _bad("room", f"“{_echo(value)}” is not a room number.", fix)
+        raise _bad(f"“{_echo(value)}” is not a room number.", fix)
     for room in programme.rooms:
         if room.id == int(value):
             return room
-    raise _bad("room", f"This festival has no room number {_echo(value)}.", fix)
+    raise _bad(f"This festival has no room number {_echo(value)}.", fix)
 
 
 def _parse_track(programme: Programme, value: str) -> str:
     if not value or value in programme.tracks:
         return value
     raise _bad(
-        "track",
         f"No session in this programme is in a track called “{_echo(value)}”.",
         "Choose a track from the list on the programme page.",
     )
@@ -253,3 +253,11 @@ class FestivalPage(msgspec.Struct, frozen=True):
         """Venues that host at least one public session: the places worth knowing about."""
         used = {s.room.venue_id for s in self.programme.sessions}
         return [v for v in self.programme.venues if v.id in used]
+
+
+# Functions the public templates call, passed in with each page's context.
+TEMPLATE_HELPERS = {
+    "kind_label": kind_label,
+    "language_name": language_name,
+    "iso_local": iso_local,
+}

@@ -57,7 +57,9 @@ async def test_staff_member_signs_in_and_out_with_a_session_cookie(
     )
     assert response.status_code == 303
     async with db.read() as conn:
-        assert (await conn.execute(sa.select(sa.func.count()).select_from(web_sessions))).scalar() == 0
+        assert (
+            await conn.execute(sa.select(sa.func.count()).select_from(web_sessions))
+        ).scalar() == 0
 
 
 async def test_wrong_password_says_so_and_keeps_the_email(client: Client, db: Database) -> None:

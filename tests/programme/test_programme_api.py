@@ -93,7 +93,9 @@ async def test_co_producer_in_two_places_is_409(
     ann = [{"person_id": programme["ann"]["id"], "role": "experience"}]
     first = await client.post(
         f"{base}/sessions",
-        json=session_body(programme["hall"]["id"], "14:00", "15:00", title="Panel", co_producers=ann),
+        json=session_body(
+            programme["hall"]["id"], "14:00", "15:00", title="Panel", co_producers=ann
+        ),
         headers=staff_headers,
     )
     assert first.status_code == 201
@@ -154,7 +156,11 @@ async def test_concurrent_bookings_of_one_room_let_exactly_one_through(
 @pytest.mark.parametrize(
     ("change", "status", "field"),
     [
-        ({"starts_at": "2026-07-04T10:00:00+01:00", "ends_at": "2026-07-04T11:00:00+01:00"}, 422, "starts_at"),
+        (
+            {"starts_at": "2026-07-04T10:00:00+01:00", "ends_at": "2026-07-04T11:00:00+01:00"},
+            422,
+            "starts_at",
+        ),
         ({"starts_at": "2026-06-30T23:30:00+01:00"}, 422, "starts_at"),
         ({"ends_at": "2026-07-01T09:00:00+01:00"}, 422, "ends_at"),
         ({"starts_at": "2026-07-01T10:00:00"}, 400, "starts_at"),
@@ -314,7 +320,9 @@ async def test_online_room_keeps_its_join_link(
 ) -> None:
     base = programme["base"]
     online = (
-        await client.post(f"{base}/venues", json={"name": "Online", "online": True}, headers=staff_headers)
+        await client.post(
+            f"{base}/venues", json={"name": "Online", "online": True}, headers=staff_headers
+        )
     ).json()
     room = await client.post(
         f"{base}/rooms",
