@@ -23,6 +23,7 @@ from litestar.template.config import TemplateConfig
 from festival import formatting
 from festival.accounts.routes import AccountsController, StaffPages
 from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
+from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
 from festival.db.engine import Database
 from festival.health import HealthController
 from festival.problems import handle_error
@@ -95,6 +96,9 @@ def create_app(settings: Settings) -> Litestar:
             StaffPages,
             ProgrammeController,
             ProgrammeExports,
+            CrewController,
+            VolunteerController,
+            VolunteerCalendar,
             PublicPages,
             StaffProgrammePages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),

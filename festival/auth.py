@@ -20,6 +20,7 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from festival.accounts import service as accounts
+from festival.crew import service as crew
 from festival.accounts.schemas import ANONYMOUS, Identity
 from festival.errors import Forbidden, Unauthorized
 
@@ -66,11 +67,18 @@ class IdentityMiddleware(ASGIMiddleware):
         identity = ANONYMOUS
         token = bearer_token(scope)
         if token is not None:
-            identity = await accounts.identity_from_bearer(db, token)
+            if token.startswith(crew.VOLUNTEER_TOKEN_PREFIX):
+                identity = await crew.identity_from_token(db, token)
+            else:
+                identity = await accounts.identity_from_bearer(db, token)
         else:
             session = _cookie(scope, SESSION_COOKIE)
             if session:
-                identity = await accounts.identity_from_session(db, session) or ANONYMOUS
+                identity = (
+                    await accounts.identity_from_session(db, session)
+                    or await crew.identity_from_session(db, session)
+                    or ANONYMOUS
+                )
         scope["user"] = identity
         await next_app(scope, receive, send)
 
@@ -109,4 +117,20 @@ def staff_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
         raise Forbidden(
             "Only festival staff can do this.",
             fix="Ask a member of the festival staff to do it for you.",
+        )
+
+
+def volunteer_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: the request must come from a volunteer (invite link, token or session)."""
+    identity = identity_of(connection)
+    if identity.is_anonymous:
+        raise Unauthorized(
+            "Open the invite link festival staff sent you to see your slots.",
+            fix="Use your invite link, or send it as a bearer token.",
+            headers={"WWW-Authenticate": 'Bearer realm="festival"'},
+        )
+    if not identity.is_volunteer:
+        raise Forbidden(
+            "This is for volunteers, from their own invite link.",
+            fix="Staff can see every volunteer's slots on the staff pages.",
         )

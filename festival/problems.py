@@ -171,7 +171,7 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
             media_type=PROBLEM_JSON,
             headers=headers,
         )
-    if problem.status == 401:
+    if problem.status == 401 and request.url.path.startswith("/staff"):
         # A person who is not signed in is sent to sign in, and back here after.
         target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
         return Redirect(f"/staff/sign-in?next={target}", status_code=303)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import inspect
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from litestar import Litestar
@@ -18,6 +20,7 @@ from festival.db.engine import Database
 from festival.db.migrate import migrate
 from festival.settings import Settings, load_settings
 
+T = TypeVar("T")
 STAFF_EMAIL = "organiser@festival.test"
 STAFF_PASSWORD = "a long enough password"
 
@@ -30,6 +33,18 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
         pytest.mark.anyio(obj)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop open in the main
+    thread for the rest of the run, which async tests cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even beside Playwright's loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
@@ -40,7 +55,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated database file, copied for each test: migrating once keeps tests quick
     while every test still starts from the real schema."""
     path = tmp_path_factory.mktemp("template") / "festival.db"
-    asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
+    run_async(migrate(f"sqlite+aiosqlite:///{path}"))
     return path
 
 

@@ -34,6 +34,11 @@ class Identity(msgspec.Struct, frozen=True):
     email: str = ""
     name: str = ""
     via: Literal["none", "session", "token"] = "none"
+    festival_id: int | None = None  # a volunteer serves one festival
+
+    @property
+    def is_volunteer(self) -> bool:
+        return self.kind == "volunteer"
 
     @property
     def is_staff(self) -> bool:

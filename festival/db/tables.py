@@ -97,8 +97,13 @@ web_sessions = sa.Table(
     metadata,
     _id(),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    # A browser session belongs to a staff member or to a volunteer, never both.
+    sa.Column("staff_id", sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=True),
     sa.Column(
-        "staff_id", sa.Integer, sa.ForeignKey("staff.id", ondelete="CASCADE"), nullable=False
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="CASCADE"),
+        nullable=True,
     ),
     _created(),
     sa.Column("expires_at", UTCDateTime, nullable=False),
@@ -239,4 +244,185 @@ session_co_producers = sa.Table(
     ),
     sa.Column("role", sa.String(20), nullable=False),
     sa.Column("position", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+# --- crew: volunteer interviewers -----------------------------------------------------
+
+festival_crew_rules = sa.Table(
+    "festival_crew_rules",
+    metadata,
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("self_signup", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("leave_cutoff_minutes", sa.Integer, nullable=False, server_default="120"),
+    sa.Column("travel_buffer_minutes", sa.Integer, nullable=False, server_default="15"),
+    _updated(),
+)
+
+volunteers = sa.Table(
+    "volunteers",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("pronouns", sa.String(50), nullable=False, server_default=""),
+    sa.Column("phone", sa.String(50), nullable=False, server_default=""),
+    sa.Column("access_needs", sa.Text, nullable=False, server_default=""),
+    sa.Column("suspended_at", UTCDateTime, nullable=True),
+    sa.Column("suspended_reason", sa.Text, nullable=False, server_default=""),
+    # Bumped to revoke the calendar feed link, which is derived from it (see crew.tokens).
+    sa.Column("feed_version", sa.Integer, nullable=False, server_default="1"),
+    _created(),
+    _updated(),
+    sa.UniqueConstraint("festival_id", "email", name="volunteer_email"),
+)
+
+volunteer_tokens = sa.Table(
+    "volunteer_tokens",
+    metadata,
+    _id(),
+    sa.Column(
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    _created(),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("last_used_at", UTCDateTime, nullable=True),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+trainings = sa.Table(
+    "trainings",
+    metadata,
+    _id(),
+    sa.Column(
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("course", sa.String(200), nullable=False),
+    sa.Column("trained_on", sa.Date, nullable=False),
+    sa.Column("trainer", sa.String(200), nullable=False),
+    _created(),
+)
+
+availability = sa.Table(
+    "availability",
+    metadata,
+    _id(),
+    sa.Column(
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+)
+
+slots = sa.Table(
+    "slots",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column(
+        "session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("room_id", sa.Integer, sa.ForeignKey("rooms.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("place", sa.String(200), nullable=False, server_default=""),
+    sa.Column("starts_at", UTCDateTime, nullable=False),
+    sa.Column("ends_at", UTCDateTime, nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("notes", sa.Text, nullable=False, server_default=""),
+    _created(),
+    _updated(),
+    sa.CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    sa.CheckConstraint("capacity >= 1", name="capacity_positive"),
+    sa.Index("ix_slots_festival_time", "festival_id", "starts_at"),
+)
+
+assignments = sa.Table(
+    "assignments",
+    metadata,
+    _id(),
+    sa.Column(
+        "slot_id",
+        sa.Integer,
+        sa.ForeignKey("slots.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column(
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # assigned -> accepted -> checked_in; declined and no_show end it.
+    sa.Column("status", sa.String(20), nullable=False, server_default="assigned"),
+    sa.Column("source", sa.String(20), nullable=False, server_default="staff"),
+    sa.Column("decline_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("checked_in_at", UTCDateTime, nullable=True),
+    _created(),
+    _updated(),
+    sa.UniqueConstraint("slot_id", "volunteer_id", name="assignment_once"),
+)
+
+slot_preferences = sa.Table(
+    "slot_preferences",
+    metadata,
+    sa.Column(
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "slot_id", sa.Integer, sa.ForeignKey("slots.id", ondelete="CASCADE"), primary_key=True
+    ),
+)
+
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # The proposal as JSON: the assignments it would make and why places stay unfilled.
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    _created(),
+    sa.Column("applied_at", UTCDateTime, nullable=True),
 )

@@ -220,7 +220,9 @@ def _clock(text: str) -> time | None:
     return time(hour, minute)
 
 
-def _instant(day: date, text: str, zone: ZoneInfo, field: str, errors: list[FieldError]) -> Any:
+def _instant(
+    day: date, text: str, zone: ZoneInfo, field: str, errors: list[FieldError]
+) -> datetime | None:
     """``day`` at the local clock time ``text`` as an aware datetime, or a field error."""
     if not text.strip():
         errors.append(FieldError(field, f"Enter the {SESSION_LABELS[field].lower()}"))
@@ -256,7 +258,8 @@ def session_in(form: Mapping[str, Any], timezone: str) -> SessionIn:
     except ValueError:
         errors.append(FieldError("day", "Choose the day"))
         day = None
-    starts = ends = None
+    starts: datetime | None = None
+    ends: datetime | None = None
     if day is not None:
         starts = _instant(day, str(values.get("starts_at", "")), zone, "starts_at", errors)
         ends = _instant(day, str(values.get("ends_at", "")), zone, "ends_at", errors)

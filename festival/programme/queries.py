@@ -21,6 +21,11 @@ async def festival_by_slug(conn: AsyncConnection, slug: str) -> Festival | None:
     return msgspec.convert(row, Festival, from_attributes=True) if row else None
 
 
+async def festival_by_id(conn: AsyncConnection, festival_id: int) -> Festival | None:
+    row = (await conn.execute(sa.select(festivals).where(festivals.c.id == festival_id))).first()
+    return msgspec.convert(row, Festival, from_attributes=True) if row else None
+
+
 async def all_festivals(conn: AsyncConnection) -> list[Festival]:
     rows = await conn.execute(sa.select(festivals).order_by(festivals.c.starts_on.desc()))
     return [msgspec.convert(r, Festival, from_attributes=True) for r in rows]

@@ -88,6 +88,34 @@ async def _festival(conn: AsyncConnection, slug: str) -> Festival:
     return festival
 
 
+async def require_festival(conn: AsyncConnection, slug: str) -> Festival:
+    """The festival called ``slug``, or NotFound: for other areas' services."""
+    return await _festival(conn, slug)
+
+
+async def festival_by_id(conn: AsyncConnection, festival_id: int) -> Festival:
+    festival = await queries.festival_by_id(conn, festival_id)
+    if festival is None:
+        raise NotFound(f"There is no festival {festival_id}.")
+    return festival
+
+
+async def sessions_for(
+    conn: AsyncConnection, festival: Festival, session_ids: Sequence[int] | None
+) -> list[Session]:
+    """All sessions of a festival (drafts too), or just those with the given ids."""
+    if session_ids is None:
+        return await queries.festival_sessions(conn, festival.id)
+    found = []
+    for session_id in session_ids:
+        found += await queries.festival_sessions(conn, festival.id, session_id=session_id)
+    return found
+
+
+async def room_for(conn: AsyncConnection, festival: Festival, room_id: int) -> Room | None:
+    return await queries.room_by_id(conn, festival.id, room_id)
+
+
 def festival_window(festival: Festival | FestivalIn) -> tuple[datetime, datetime]:
     """The festival's first and last day as an interval of UTC instants."""
     zone = ZoneInfo(festival.timezone)
