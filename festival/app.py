@@ -24,6 +24,8 @@ from festival import formatting
 from festival.accounts.routes import AccountsController, StaffPages
 from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
+from festival.crew.staff_pages import StaffCrewPages
+from festival.crew.volunteer_pages import VolunteerPages
 from festival.db.engine import Database
 from festival.health import HealthController
 from festival.problems import handle_error
@@ -99,6 +101,8 @@ def create_app(settings: Settings) -> Litestar:
             CrewController,
             VolunteerController,
             VolunteerCalendar,
+            VolunteerPages,
+            StaffCrewPages,
             PublicPages,
             StaffProgrammePages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
