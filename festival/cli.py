@@ -1,4 +1,4 @@
-"""The ``festival`` command: serve, migrate, demo, create-staff, api-token."""
+"""The ``festival`` command: serve, migrate, demo, create-staff, api-token, invite-volunteer."""
 
 from __future__ import annotations
 
@@ -109,6 +109,28 @@ def _api_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _invite_volunteer(settings: Settings, args: argparse.Namespace) -> int:
+    from festival.crew.schemas import InviteIn
+    from festival.crew.service import invite
+    from festival.forms import convert
+
+    data = convert({"email": args.email, "name": args.name or ""}, InviteIn)
+
+    async def run() -> str:
+        from festival.db.engine import Database
+        from festival.db.migrate import migrate
+
+        await migrate(settings.database_url)
+        db = Database.open(settings.database_url)
+        try:
+            return (await invite(db, args.festival, data, settings.base_url)).invite_url
+        finally:
+            await db.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="festival", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -135,6 +157,14 @@ def parser() -> argparse.ArgumentParser:
     token = commands.add_parser("api-token", help="print a new API token for a staff account")
     token.add_argument("email")
     token.set_defaults(run=_api_token)
+
+    volunteer = commands.add_parser(
+        "invite-volunteer", help="invite a volunteer and print their link (also a bearer token)"
+    )
+    volunteer.add_argument("email")
+    volunteer.add_argument("--festival", required=True, metavar="SLUG")
+    volunteer.add_argument("--name", default="")
+    volunteer.set_defaults(run=_invite_volunteer)
     return root
 
 

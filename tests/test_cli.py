@@ -106,3 +106,21 @@ def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_invite_volunteer_prints_a_link_whose_token_signs_them_in(tmp_path: Path) -> None:
+    assert festival(tmp_path, "demo").returncode == 0
+    run = festival(
+        tmp_path, "invite-volunteer", "new@crew.test", "--festival", "coproduction-week-2019",
+        "--name", "New Volunteer",
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("http://127.0.0.1:8000/volunteers/invite/fvt_")
+    unknown = festival(tmp_path, "invite-volunteer", "x@crew.test", "--festival", "no-such")
+    assert unknown.returncode == 2
+    assert "no festival called 'no-such'" in unknown.stderr
+    bad = festival(tmp_path, "invite-volunteer", "not-an-email", "--festival", "no-such")
+    assert bad.returncode == 2
+    assert "email" in bad.stderr

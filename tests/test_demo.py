@@ -43,3 +43,25 @@ def test_demo_data_keeps_our_own_words_and_links_every_key() -> None:
         assert {c["person"] for c in session.get("co_producers", [])} <= people
         assert set(session.get("posts", [])) <= posts
     assert all(p["summary"] and p["title"] and p["published"] for p in data["posts"])
+
+
+async def test_demo_has_trained_volunteers_with_slots(
+    db: Database, client: AsyncTestClient[Litestar], staff_headers: dict[str, str]
+) -> None:
+    message = await load_demo(db)
+    slug = demo_data()["festival"]["slug"]
+    volunteers = (
+        await client.get(f"/api/v1/festivals/{slug}/volunteers", headers=staff_headers)
+    ).json()
+    assert len(volunteers) == len(demo_data()["volunteers"])
+    trained = [v for v in volunteers if v["trained"]]
+    assert len(trained) == len(volunteers) - 1
+    assert all(v["counts"]["slots"] == 0 for v in volunteers if not v["trained"])
+    slots = (await client.get(f"/api/v1/festivals/{slug}/slots", headers=staff_headers)).json()
+    filled = [s for s in slots if s["assignments"]]
+    assert slots and filled
+    assert f"{len(filled)} interview places filled" in message
+    # No slot sits beside a session marked do-not-film.
+    sessions = (await client.get(f"/api/v1/festivals/{slug}/sessions")).json()
+    no_film = {s["id"] for s in sessions if s["do_not_film"]}
+    assert not any(s["session"] and s["session"]["id"] in no_film for s in slots)

@@ -13,8 +13,19 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from festival.accounts.schemas import Identity
+from festival.crew import service as crew
+from festival.crew.schemas import (
+    AssignIn,
+    AvailabilityIn,
+    BulkSlotsIn,
+    InviteIn,
+    ProfileIn,
+    TrainingIn,
+    Window,
+)
 from festival.db.engine import Database
-from festival.errors import NotFound
+from festival.errors import FestivalError, NotFound
 from festival.programme import service
 from festival.programme.schemas import (
     CoProducerIn,
@@ -98,7 +109,58 @@ async def load_demo(db: Database) -> str:
                 ],
             ),
         )
+    placed = await _load_crew(db, festival.slug, zone, data.get("volunteers", []))
     return (
         f"Loaded the demo festival {festival.name!r}: {len(data['sessions'])} sessions in "
-        f"{len(rooms)} rooms. See /festivals/{festival.slug}."
+        f"{len(rooms)} rooms, {len(data.get('volunteers', []))} volunteers with {placed} "
+        f"interview places filled. See /festivals/{festival.slug}."
     )
+
+
+async def _load_crew(
+    db: Database, slug: str, zone: ZoneInfo, people: list[dict[str, Any]]
+) -> int:
+    """Volunteers, their training and free times, a slot after every filmable session,
+    and places given out in turn under the same rules staff work by."""
+    base = "http://127.0.0.1:8000"  # invite links are not shown; only the accounts matter
+    volunteer_ids = []
+    for person in people:
+        invitation = await crew.invite(
+            db, slug, InviteIn(email=person["email"], name=person["name"]), base
+        )
+        volunteer_id = invitation.volunteer.id
+        volunteer_ids.append(volunteer_id)
+        if person.get("pronouns"):
+            await crew.update_profile(
+                db,
+                Identity(kind="volunteer", id=volunteer_id),
+                ProfileIn(pronouns=person["pronouns"]),
+            )
+        if "trained_on" in person:
+            await crew.add_training(
+                db,
+                slug,
+                volunteer_id,
+                TrainingIn(trained_on=person["trained_on"], trainer=person["trainer"]),
+            )
+        windows = [
+            Window(starts_at=_aware(start, zone), ends_at=_aware(end, zone))
+            for start, end in person.get("free", [])
+        ]
+        await crew.set_availability_for(
+            db, slug, volunteer_id, AvailabilityIn(windows=windows)
+        )
+    await crew.bulk_slots(db, slug, BulkSlotsIn(position="after", minutes=15, apply=True))
+    placed = 0
+    turn = 0
+    for slot in await crew.list_slots(db, slug):
+        for _ in range(len(volunteer_ids)):
+            volunteer_id = volunteer_ids[turn % len(volunteer_ids)]
+            turn += 1
+            try:
+                await crew.assign(db, slug, slot.id, AssignIn(volunteer_id=volunteer_id))
+            except FestivalError:
+                continue
+            placed += 1
+            break
+    return placed

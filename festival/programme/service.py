@@ -59,7 +59,15 @@ def _merge(current: S, patch: msgspec.Struct, kind: type[S]) -> S:
 # --- festivals ------------------------------------------------------------------------
 
 
+# Words the staff pages use in their own addresses (/staff/festivals/new).
+RESERVED_SLUGS = frozenset({"new"})
+
+
 def _check_festival(data: FestivalIn) -> None:
+    if data.slug in RESERVED_SLUGS:
+        raise Invalid.field(
+            "slug", f"{data.slug!r} is kept for the site's own pages", fix="Choose another."
+        )
     try:
         ZoneInfo(data.timezone)
     except (ZoneInfoNotFoundError, ValueError):
