@@ -11,7 +11,8 @@ Services raise these; nothing else decides status codes::
     ├── NotFound (404)
     ├── Conflict (409)         clashes with something that exists (a room, a slug, a person)
     ├── PayloadTooLarge (413)
-    └── TooManyRequests (429)
+    ├── TooManyRequests (429)
+    └── ServerError (500)      our fault; the details go to the log, not the client
 
 Each carries ``detail`` (what was wrong) and ``fix`` (how to mend it), and optional
 ``errors`` naming fields, so every 4xx tells the client what to do next.
@@ -162,3 +163,11 @@ class TooManyRequests(FestivalError):
     status = 429
     slug = "too-many-requests"
     title = "Too many attempts"
+
+
+class ServerError(FestivalError):
+    """Our fault, never the client's: logged, and reported without internals."""
+
+    status = 500
+    slug = "server-error"
+    title = "Server error"

@@ -31,6 +31,7 @@ from festival.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    ServerError,
     Problem,
     TooManyRequests,
     Unauthorized,
@@ -156,12 +157,10 @@ def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[An
         error = _translate(exc)
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        error = FestivalError(
+        error = ServerError(
             "Something went wrong on our side. Nothing you sent was saved.",
             fix="Try again in a moment. If it keeps happening, tell the festival team.",
         )
-        error.status = 500  # type: ignore[misc]
-        error.title = "Server error"  # type: ignore[misc]
     headers = _headers(exc, error)
     problem = error.problem(instance=request.url.path)
     if wants_problem_json(request) or request.method == "HEAD":
