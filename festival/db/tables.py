@@ -426,3 +426,26 @@ proposals = sa.Table(
     _created(),
     sa.Column("applied_at", UTCDateTime, nullable=True),
 )
+
+
+# --- background jobs ------------------------------------------------------------------
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    _id(),
+    sa.Column("kind", sa.String(50), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, server_default="{}"),
+    # queued -> running -> done, or back to queued after a failure until attempts run out.
+    sa.Column("state", sa.String(20), nullable=False, server_default="queued"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_attempts", sa.Integer, nullable=False, server_default="5"),
+    sa.Column("run_after", UTCDateTime, nullable=False, default=_now),
+    sa.Column("locked_by", sa.String(100), nullable=True),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    _created(),
+    _updated(),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    sa.Index("ix_jobs_ready", "state", "run_after"),
+)

@@ -1,0 +1,133 @@
+"""Background jobs live in the database: run once, retried with back-off, kept over restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from festival.db import job_queries
+from festival.db.engine import Database
+from festival.db.tables import jobs as jobs_table
+from festival.jobs import Jobs, Permanent
+
+
+async def _state(db: Database, job_id: int) -> job_queries.JobRow:
+    async with db.read() as conn:
+        row = await job_queries.job_by_id(conn, job_id)
+    assert row is not None
+    return row
+
+
+async def test_a_job_runs_once_with_its_payload(db: Database) -> None:
+    seen: list[dict[str, Any]] = []
+
+    async def handler(payload: dict[str, Any]) -> None:
+        seen.append(payload)
+
+    queue = Jobs(db)
+    queue.register("greet", handler)
+    job_id = await queue.enqueue("greet", {"clip": 7})
+    again = await queue.enqueue("greet", {"clip": 7})
+    assert again == job_id, "the same pending work is queued once"
+    await queue.run_until_idle()
+    assert seen == [{"clip": 7}]
+    assert (await _state(db, job_id)).state == "done"
+
+
+async def test_failures_are_retried_with_back_off_then_given_up(db: Database) -> None:
+    calls = 0
+
+    async def flaky(payload: dict[str, Any]) -> None:
+        nonlocal calls
+        calls += 1
+        raise OSError("disk busy")
+
+    queue = Jobs(db)
+    queue.register("flaky", flaky)
+    job_id = await queue.enqueue("flaky", {}, max_attempts=3)
+    await queue.run_until_idle()
+    first = await _state(db, job_id)
+    assert (first.state, first.attempts) == ("queued", 1)
+    assert first.last_error == "OSError: disk busy"
+    assert first.run_after > datetime.now(UTC)
+    for _ in range(2):  # let the back-off pass
+        async with db.write() as conn:
+            await conn.execute(sa.update(jobs_table).values(run_after=datetime.now(UTC)))
+        await queue.run_until_idle()
+    final = await _state(db, job_id)
+    assert (final.state, final.attempts, calls) == ("failed", 3, 3)
+
+
+async def test_permanent_failure_is_not_retried(db: Database) -> None:
+    async def hopeless(payload: dict[str, Any]) -> None:
+        raise Permanent("this file has no picture")
+
+    queue = Jobs(db)
+    queue.register("hopeless", hopeless)
+    job_id = await queue.enqueue("hopeless", {})
+    await queue.run_until_idle()
+    row = await _state(db, job_id)
+    assert (row.state, row.attempts) == ("failed", 1)
+    assert "no picture" in row.last_error
+
+
+async def test_queued_and_abandoned_jobs_survive_a_restart(db: Database) -> None:
+    done: list[int] = []
+
+    async def work(payload: dict[str, Any]) -> None:
+        done.append(payload["n"])
+
+    before = Jobs(db)
+    before.register("work", work)
+    waiting = await before.enqueue("work", {"n": 1})
+    abandoned = await before.enqueue("work", {"n": 2})
+    # A worker claimed the second job and then died without finishing it.
+    async with db.write() as conn:
+        await job_queries.claim(
+            conn,
+            "dead-worker",
+            datetime.now(UTC),
+            datetime.now(UTC) - timedelta(seconds=1),
+            ["work"],
+        )
+    after = Jobs(db)  # a new process, after the restart
+    after.register("work", work)
+    await after.run_until_idle()
+    assert sorted(done) == [1, 2]
+    assert (await _state(db, waiting)).state == "done"
+    assert (await _state(db, abandoned)).state == "done"
+
+
+async def test_two_workers_never_run_the_same_job(db: Database) -> None:
+    runs: list[int] = []
+
+    async def slow(payload: dict[str, Any]) -> None:
+        runs.append(payload["n"])
+        await asyncio.sleep(0.01)
+
+    workers = [Jobs(db), Jobs(db)]
+    for worker in workers:
+        worker.register("slow", slow)
+    for n in range(20):
+        await workers[0].enqueue("slow", {"n": n})
+    await asyncio.gather(*(w.run_until_idle() for w in workers))
+    assert sorted(runs) == list(range(20))
+
+
+async def test_the_worker_loop_picks_up_new_work(db: Database) -> None:
+    finished = asyncio.Event()
+
+    async def handler(payload: dict[str, Any]) -> None:
+        finished.set()
+
+    queue = Jobs(db, poll_interval=5)
+    queue.register("ping", handler)
+    queue.start()
+    try:
+        await queue.enqueue("ping", {})
+        await asyncio.wait_for(finished.wait(), timeout=5)
+    finally:
+        await queue.stop()
