@@ -172,7 +172,9 @@ def main() -> None:
         f"{info.bit_rate / 1e6 if info.bit_rate else 0:.1f} Mbit/s, {info.size / 1e6:.0f} MB"
     )
     cpus = len(os.sched_getaffinity(0))
-    print(f"cpus available: {cpus}; threads: {args.threads}; preset: {args.preset}; crf: {args.crf}")
+    print(
+        f"cpus available: {cpus}; threads: {args.threads}; preset: {args.preset}; crf: {args.crf}"
+    )
 
     frames, decode_wall, decode_rss = timed(lambda: decode_all(source, args.threads))
     out = args.cache / "rendition.mp4"
@@ -186,7 +188,9 @@ def main() -> None:
             max_height=args.max_height,
         )
     )
-    print(f"decode only:  {decode_wall:6.2f} s  ({frames} frames, peak RSS {decode_rss / 1e6:.0f} MB)")
+    print(
+        f"decode only:  {decode_wall:6.2f} s  ({frames} frames, peak RSS {decode_rss / 1e6:.0f} MB)"
+    )
     print(
         f"rendition:    {render_wall:6.2f} s  ({result.width}×{result.height}, "
         f"{result.frame_rate:g} fps, {result.size * 8 / result.duration / 1e6:.2f} Mbit/s, "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -23,16 +24,22 @@ from litestar.template.config import TemplateConfig
 from festival import formatting
 from festival.accounts.routes import AccountsController, StaffPages
 from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
+from festival.clips import service as clip_service
+from festival.clips.routes import ClipsController, MediaFiles, UploadsController
+from festival.clips.service import ClipServices, DatabaseStates
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
 from festival.crew.staff_pages import StaffCrewPages
 from festival.crew.volunteer_pages import VolunteerPages
 from festival.db.engine import Database
 from festival.health import HealthController
+from festival.jobs import Jobs
 from festival.problems import handle_error
 from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
 from festival.settings import Settings
+from media.storage import LocalStore
+from media.tus import TusEngine
 
 HERE = Path(__file__).parent
 VERSION = "0.1.0"
@@ -50,6 +57,23 @@ def _templates(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 
+def build_clip_services(settings: Settings, db: Database, jobs: Jobs) -> ClipServices:
+    """The media store, the tus engine over it, and the clip jobs."""
+    store = LocalStore(settings.media_root)
+    engine = TusEngine(
+        store,
+        DatabaseStates(db),
+        max_size=settings.tus_max_size,
+        ttl=timedelta(hours=settings.upload_ttl_hours),
+        key_prefix="originals",
+    )
+    services = ClipServices(
+        db=db, store=store, engine=engine, jobs=jobs, work_dir=settings.data_dir / "work"
+    )
+    clip_service.register_jobs(services)
+    return services
+
+
 def create_app(settings: Settings) -> Litestar:
     """Build the service for ``settings``. Opening and closing happen in the lifespan."""
 
@@ -58,14 +82,25 @@ def create_app(settings: Settings) -> Litestar:
         if settings.media_url.startswith("file://"):
             settings.media_root.mkdir(parents=True, exist_ok=True)
         db = Database.open(settings.database_url)
+        jobs = Jobs(db)
+        clips = build_clip_services(settings, db, jobs)
         app.state.db = db
+        app.state.jobs = jobs
+        app.state.clips = clips
+        if settings.run_jobs:
+            await jobs.enqueue(clip_service.EXPIRE_UPLOADS, {})
+            jobs.start()
         try:
             yield
         finally:
+            await jobs.stop()
             await db.close()
 
     def provide_db(state: State) -> Database:
         return state.db  # type: ignore[no-any-return]
+
+    def provide_clips(state: State) -> ClipServices:
+        return state.clips  # type: ignore[no-any-return]
 
     def provide_settings() -> Settings:
         return settings
@@ -103,6 +138,9 @@ def create_app(settings: Settings) -> Litestar:
             VolunteerCalendar,
             VolunteerPages,
             StaffCrewPages,
+            UploadsController,
+            ClipsController,
+            MediaFiles,
             PublicPages,
             StaffProgrammePages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
@@ -111,6 +149,7 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "db": Provide(provide_db, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "clips": Provide(provide_clips, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(FestivalCSRFMiddleware, config=csrf),

@@ -13,15 +13,15 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
-from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from festival.accounts import service as accounts
-from festival.crew import service as crew
 from festival.accounts.schemas import ANONYMOUS, Identity
+from festival.crew import service as crew
 from festival.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "festival_session"

@@ -10,6 +10,7 @@ Handlers must therefore be idempotent: running one twice leaves the same result.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -128,10 +129,8 @@ class Jobs:
                 ran = False
             if ran:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         if self._task is None:
@@ -144,8 +143,6 @@ class Jobs:
         self._wake.set()
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None

@@ -31,8 +31,8 @@ from festival.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
-    ServerError,
     Problem,
+    ServerError,
     TooManyRequests,
     Unauthorized,
     explain_pattern,
@@ -150,6 +150,10 @@ def _headers(exc: Exception, error: FestivalError) -> dict[str, str]:
     if isinstance(exc, MethodNotAllowedException) and exc.headers:
         headers.update(exc.headers)
     return headers
+
+
+def problem_body(error: FestivalError, instance: str) -> bytes:
+    return _encoder.encode(error.problem(instance=instance))
 
 
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

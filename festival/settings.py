@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     sign_in_attempts: int = 5
     sign_in_window: int = 15 * 60
     max_body_size: int = 1024 * 1024
+    tus_max_size: int = 4 * 1024**3
+    upload_ttl_hours: int = 48
+    run_jobs: bool = True
     debug: bool = False
 
     @property
@@ -56,7 +59,10 @@ _INT_FIELDS = {
     "sign_in_attempts": (1, 1000),
     "sign_in_window": (1, 60 * 60 * 24),
     "max_body_size": (1024, 1024 * 1024 * 1024),
+    "tus_max_size": (1024, 1024**4),
+    "upload_ttl_hours": (1, 24 * 30),
 }
+_BOOL_FIELDS = ("debug", "run_jobs")
 _KNOWN = {
     "data_dir",
     "database_url",
@@ -64,7 +70,7 @@ _KNOWN = {
     "base_url",
     "secret_key",
     "timezone",
-    "debug",
+    *_BOOL_FIELDS,
     *_INT_FIELDS,
 }
 
@@ -132,10 +138,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise _fail(name, f"must be between {low} and {high}")
         values[name] = number
 
-    if "debug" in raw:
-        if raw["debug"].lower() not in {"0", "1", "true", "false", "yes", "no"}:
-            raise _fail("debug", "must be true or false")
-        values["debug"] = raw["debug"].lower() in {"1", "true", "yes"}
+    for name in _BOOL_FIELDS:
+        if name in raw:
+            if raw[name].lower() not in {"0", "1", "true", "false", "yes", "no"}:
+                raise _fail(name, "must be true or false")
+            values[name] = raw[name].lower() in {"1", "true", "yes"}
 
     secret = raw.get("secret_key") or _stored_secret(data_dir)
     if len(secret) < 32:

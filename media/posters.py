@@ -82,7 +82,7 @@ def _frame_at(container: InputContainer, video: VideoStream, target: float) -> V
     for packet in container.demux(video):
         try:
             frames = video.decode(packet)
-        except av.InvalidDataError:
+        except av.FFmpegError:
             errors += 1
             if errors > 8:
                 raise
@@ -90,7 +90,12 @@ def _frame_at(container: InputContainer, video: VideoStream, target: float) -> V
         for frame in frames:
             decoded += 1
             last = frame
-            time = frame.time
+            start = (
+                float(video.start_time * video.time_base)
+                if video.start_time and video.time_base
+                else 0.0
+            )
+            time = frame.time - start if frame.time is not None else None
             if time is None or time - start_s >= target - tolerance:
                 return frame
         if decoded > MAX_POSTER_FRAMES:
@@ -127,7 +132,12 @@ def make_poster(
             rgb = frame.reformat(
                 width=width, height=height, format="rgb24", interpolation=Interpolation.AREA
             ).to_ndarray()
-            time = frame.time
+            start = (
+                float(video.start_time * video.time_base)
+                if video.start_time and video.time_base
+                else 0.0
+            )
+            time = frame.time - start if frame.time is not None else None
     except MediaError:
         raise
     except (av.FFmpegError, StopIteration) as exc:

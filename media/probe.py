@@ -151,6 +151,7 @@ def open_media(path: str | os.PathLike[str]) -> Iterator[InputContainer]:
             str(p),
             "r",
             options={"skip_frame": "all"},
+            metadata_errors="replace",
             container_options={
                 "format_whitelist": ALLOWED_DEMUXERS,
                 "protocol_whitelist": "file",

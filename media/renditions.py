@@ -385,7 +385,8 @@ class _Rendition:
                 return stream.decode(packet)
             if isinstance(stream, AudioStream):
                 return stream.decode(packet)
-        except (av.InvalidDataError, av.error.PatchWelcomeError):
+        except av.FFmpegError:
+            # A damaged packet: skip it as players do, unless the file is mostly damage.
             self.errors += 1
             if self.errors > MAX_DECODE_ERRORS:
                 raise

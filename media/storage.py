@@ -120,7 +120,8 @@ class Writer(Protocol):
         ...
 
     async def write(self, data: bytes) -> None:
-        """Add ``data``; it may be buffered until the next write or the commit."""
+        """Add ``data``; it may be buffered until the next write or the commit, so a
+        mutable buffer passed in must not be changed afterwards."""
         ...
 
 
@@ -145,7 +146,8 @@ class Store(Protocol):
         """Write ``chunks`` into the partial object ``key`` starting at ``offset`` and
         return its new size once the bytes are synced to stable storage.
 
-        ``offset`` must equal the object's current size (0 creates the object). The
+        ``offset`` must equal the object's current size (0 creates the object). Chunks
+        may be held until written, so they must not be changed once yielded. The
         caller must hold :meth:`lock` for ``key``; the store does not check it. If
         ``chunks`` raises, the bytes it yielded before that are still written and synced
         and the exception propagates: the caller asks :meth:`size` how far it got and

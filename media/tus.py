@@ -85,6 +85,7 @@ __all__ = [
     "check_patch",
     "check_version",
     "effective_method",
+    "encode_metadata",
     "http_date",
     "options_headers",
     "parse_checksum",
@@ -366,9 +367,12 @@ def check_creation(
     metadata_header = h.get("upload-metadata", "")
     metadata = parse_metadata(metadata_header, required_metadata)
     content_length = _content_length(h)
-    # Without Content-Length a body can still come, chunked.
-    has_body = "transfer-encoding" in h if content_length is None else content_length > 0
-    if has_body and _media_type(h.get("content-type", "")) != OFFSET_OCTET_STREAM:
+    carries_offset_bytes = _media_type(h.get("content-type", "")) == OFFSET_OCTET_STREAM
+    if content_length is not None:
+        has_body = content_length > 0
+    else:  # chunked HTTP/1.1, or HTTP/2 (which needs neither header)
+        has_body = carries_offset_bytes or "transfer-encoding" in h
+    if has_body and not carries_offset_bytes:
         raise TusError(
             415, f"a creation request with data must have Content-Type: {OFFSET_OCTET_STREAM}"
         )
@@ -650,6 +654,8 @@ class TusEngine:
         async with _UploadLock(self.store, self.key_for(upload_id)):
             state = await self._reconciled(upload_id)
             request = check_patch(headers, state, self._clock())
+            if state.completed:  # finished by the PATCH that held the lock before us
+                return state
             return await self._receive(state, request.checksum, body)
 
     async def terminate(self, upload_id: str, owner: str | None = None) -> None:

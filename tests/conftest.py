@@ -64,6 +64,8 @@ def make_settings(data_dir: Path, **overrides: str) -> Settings:
         "FESTIVAL_DATA_DIR": str(data_dir),
         "FESTIVAL_BASE_URL": "http://festival.test",
         "FESTIVAL_SECRET_KEY": "test-secret-" + "x" * 40,
+        # Tests run jobs themselves (app.state.jobs.run_until_idle()), so they know when.
+        "FESTIVAL_RUN_JOBS": "false",
     }
     env.update({f"FESTIVAL_{k.upper()}": v for k, v in overrides.items()})
     return load_settings(env)

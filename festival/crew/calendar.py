@@ -14,7 +14,9 @@ from festival.programme.schemas import Festival
 PRODID = "-//Festival//Volunteer interview slots//EN"
 
 
-def _event(festival: Festival, slot: Slot, volunteer_id: int, host: str, base_url: str) -> icalendar.Event:
+def _event(
+    festival: Festival, slot: Slot, volunteer_id: int, host: str, base_url: str
+) -> icalendar.Event:
     event = icalendar.Event()
     held = next(a for a in slot.assignments if a.volunteer_id == volunteer_id)
     what = f"Interviews: {slot.session.title}" if slot.session else "Interviews"

@@ -565,3 +565,18 @@ async def mark_proposal_applied(conn: AsyncConnection, proposal_id: int, at: dat
     await conn.execute(
         sa.update(proposals).where(proposals.c.id == proposal_id).values(applied_at=at)
     )
+
+
+async def slot_festival_and_holders(
+    conn: AsyncConnection, slot_id: int
+) -> tuple[int, set[int]] | None:
+    """A slot's festival and the volunteers holding live places in it."""
+    row = (await conn.execute(sa.select(slots.c.festival_id).where(slots.c.id == slot_id))).first()
+    if row is None:
+        return None
+    holders = await conn.execute(
+        sa.select(assignments.c.volunteer_id).where(
+            assignments.c.slot_id == slot_id, assignments.c.status.in_(LIVE_STATUSES)
+        )
+    )
+    return int(row.festival_id), {int(h.volunteer_id) for h in holders}

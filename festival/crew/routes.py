@@ -243,12 +243,14 @@ class VolunteerController(Controller):
         )
 
     @post("/assignments/{assignment_id:int}/accept", summary="Accept a slot", status_code=200)
-    async def accept(
-        self, request: AnyRequest, db: DB, assignment_id: FromPath[int]
-    ) -> Assignment:
+    async def accept(self, request: AnyRequest, db: DB, assignment_id: FromPath[int]) -> Assignment:
         return await service.accept(db, identity_of(request), assignment_id)
 
-    @post("/assignments/{assignment_id:int}/decline", summary="Decline, with a reason", status_code=200)
+    @post(
+        "/assignments/{assignment_id:int}/decline",
+        summary="Decline, with a reason",
+        status_code=200,
+    )
     async def decline(
         self, request: AnyRequest, db: DB, assignment_id: FromPath[int], data: JSONBody[DeclineIn]
     ) -> Assignment:

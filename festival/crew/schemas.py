@@ -149,8 +149,8 @@ class SlotIn(Struct):
 class SlotPatch(Struct):
     starts_at: AwareDateTime | UnsetType = UNSET
     ends_at: AwareDateTime | UnsetType = UNSET
-    session_id: Id | None | UnsetType = UNSET
-    room_id: Id | None | UnsetType = UNSET
+    session_id: Id | UnsetType | None = UNSET
+    room_id: Id | UnsetType | None = UNSET
     place: ShortText | UnsetType = UNSET
     capacity: Places | UnsetType = UNSET
     notes: Text | UnsetType = UNSET

@@ -52,7 +52,6 @@ from festival.crew.schemas import (
     Slot,
     SlotIn,
     SlotPatch,
-    Training,
     TrainingIn,
     Volunteer,
     VolunteerPatch,
@@ -656,7 +655,8 @@ async def _check_times_for(
                 "at the same time"
                 if overlap
                 else (
-                    f"too close to allow {rules.travel_buffer_minutes} minutes' travel between venues"
+                    f"too close to allow {rules.travel_buffer_minutes} minutes' travel "
+                    "between venues"
                 )
             )
             raise Conflict(
@@ -1091,6 +1091,7 @@ async def get_proposal(db: Database, slug: str, proposal_id: int) -> ProposalVie
     if row is None:
         raise NotFound(f"There is no proposal {proposal_id} for this festival.")
     view = msgspec.json.decode(row.body, type=ProposalView)
+    view.id = proposal_id
     view.applied = row.applied_at is not None
     return view
 
@@ -1111,6 +1112,7 @@ async def apply_proposal(db: Database, slug: str, proposal_id: int) -> ProposalV
                 fix="Make a new proposal and check it again.",
             )
         view = msgspec.json.decode(row.body, type=ProposalView)
+        view.id = proposal_id
         for placement in view.placements:
             slot = await _slot(conn, festival, placement.slot_id)
             volunteer = await _volunteer_row(conn, festival, placement.volunteer_id)
@@ -1118,3 +1120,18 @@ async def apply_proposal(db: Database, slug: str, proposal_id: int) -> ProposalV
         await queries.mark_proposal_applied(conn, proposal_id, _now())
         view.applied = True
         return view
+
+
+# --- for other areas ----------------------------------------------------------------------
+
+
+async def slot_festival_and_holders(
+    conn: AsyncConnection, slot_id: int
+) -> tuple[int, set[int]] | None:
+    """A slot's festival id and who holds places in it (clips link to slots)."""
+    return await queries.slot_festival_and_holders(conn, slot_id)
+
+
+async def volunteer_festival(conn: AsyncConnection, volunteer_id: int) -> int | None:
+    row = await queries.volunteer_by_id(conn, volunteer_id)
+    return row.festival_id if row else None

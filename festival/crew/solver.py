@@ -472,10 +472,7 @@ def _optimise(
     stages.hint(with_segments(best[: len(x)]))
     model.minimize(fairness)
     found = stages.solve(_STAGE_SHARES[1])
-    if found is not None:
-        best = found
-    else:
-        best = with_segments(best[: len(x)])
+    best = found if found is not None else with_segments(best[:len(x)])
 
     if preferred:
         model.add(fairness <= sum(c * v for c, v in zip(costs, best[len(x) :], strict=True)))

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from festival.crew.schemas import (
-    DEFAULT_COURSE,
     AssignIn,
     BulkSlotsIn,
     CrewRulesPatch,

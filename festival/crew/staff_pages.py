@@ -32,7 +32,6 @@ from festival.crew.schemas import (
     STATUS_WORDS,
     BulkPreview,
     BulkSlotsIn,
-    ProposalView,
     Slot,
     Volunteer,
     Window,
@@ -89,7 +88,9 @@ def _home(slug: str) -> str:
     return f"/staff/festivals/{slug}"
 
 
-def _done(path: str, key: str, query: Mapping[str, str] | None = None, anchor: str = "") -> Redirect:
+def _done(
+    path: str, key: str, query: Mapping[str, str] | None = None, anchor: str = ""
+) -> Redirect:
     params = {**(query or {}), "saved": key}
     return Redirect(
         f"{path}?{urlencode(params)}" + (f"#{anchor}" if anchor else ""), status_code=303
@@ -100,7 +101,7 @@ def _notice(request: AnyRequest) -> str | None:
     key = request.query_params.get("saved", "")
     if key == "slots-made":
         made = request.query_params.get("made", "")
-        if made.isdigit():
+        if made.isdigit() and len(made) < 7:
             count = int(made)
             return f"{count} interview slot{'s' if count != 1 else ''} made."
         return None
@@ -145,8 +146,7 @@ def span(starts_at: datetime, ends_at: datetime, timezone: str) -> str:
     if start.date() == end.date():
         return f"{long_date(start)}, {clock(start, timezone)} to {clock(end, timezone)}"
     return (
-        f"{long_date(start)}, {clock(start, timezone)} to "
-        f"{long_date(end)}, {clock(end, timezone)}"
+        f"{long_date(start)}, {clock(start, timezone)} to {long_date(end)}, {clock(end, timezone)}"
     )
 
 
@@ -161,9 +161,7 @@ def _day_of(slot: Slot | Session, timezone: str) -> date:
 
 
 def _by_day(slots: Sequence[Slot], timezone: str) -> list[tuple[date, list[Slot]]]:
-    return [
-        (day, list(items)) for day, items in groupby(slots, key=lambda s: _day_of(s, timezone))
-    ]
+    return [(day, list(items)) for day, items in groupby(slots, key=lambda s: _day_of(s, timezone))]
 
 
 def _session_groups(programme: Programme) -> list[tuple[str, list[tuple[int, str]]]]:
@@ -412,9 +410,7 @@ async def _coverage_view(
     festival = programme.festival
     tz = festival.timezone
     filters = _filters(festival, day, venue, session)
-    slots = await service.list_slots(
-        db, slug, session_id=filters.session, venue_id=filters.venue
-    )
+    slots = await service.list_slots(db, slug, session_id=filters.session, venue_id=filters.venue)
     volunteers = await service.list_volunteers(db, slug)
     names = {v.id: v.name for v in volunteers}
     now = datetime.now(UTC)
@@ -665,7 +661,9 @@ class StaffCrewPages(Controller):
                 labels=staff_forms.TRAINING_LABELS,
                 values=staff_forms.typed(form),
             )
-        return _done(f"{_home(slug)}/volunteers/{volunteer_id}", "training-added", anchor="training")
+        return _done(
+            f"{_home(slug)}/volunteers/{volunteer_id}", "training-added", anchor="training"
+        )
 
     @post("/volunteers/{volunteer_id:int}/training/{training_id:int}/remove", status_code=303)
     async def remove_training(
@@ -832,9 +830,7 @@ class StaffCrewPages(Controller):
         )
 
     @post("/slots/bulk", status_code=200)
-    async def bulk_preview(
-        self, request: AnyRequest, db: DB, slug: FromPath[str]
-    ) -> Template:
+    async def bulk_preview(self, request: AnyRequest, db: DB, slug: FromPath[str]) -> Template:
         """What "Make slots from the programme" would make. Nothing is saved yet."""
         form = await request.form()
         try:
@@ -980,9 +976,7 @@ class StaffCrewPages(Controller):
         return _page(request, "rules.html", festival=festival, values=values)
 
     @post("/crew-rules", status_code=303)
-    async def update_rules(
-        self, request: AnyRequest, db: DB, slug: FromPath[str]
-    ) -> Response[Any]:
+    async def update_rules(self, request: AnyRequest, db: DB, slug: FromPath[str]) -> Response[Any]:
         form = await request.form()
         try:
             await service.update_rules(db, slug, staff_forms.rules_patch(form))

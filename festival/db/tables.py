@@ -449,3 +449,70 @@ jobs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=True),
     sa.Index("ix_jobs_ready", "state", "run_after"),
 )
+
+
+# --- clips: uploads from phones and what is made of them --------------------------------
+
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    # The tus upload id: random, so the upload's URL cannot be guessed.
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("owner", sa.String(50), nullable=False, index=True),
+    sa.Column("length", sa.BigInteger, nullable=False),
+    sa.Column("offset", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("metadata", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("metadata_header", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("completed", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("sha256", sa.String(64), nullable=True),
+)
+
+clips = sa.Table(
+    "clips",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("upload_id", sa.String(64), nullable=False, unique=True),
+    sa.Column(
+        "volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column(
+        "staff_id", sa.Integer, sa.ForeignKey("staff.id", ondelete="SET NULL"), nullable=True
+    ),
+    sa.Column("slot_id", sa.Integer, sa.ForeignKey("slots.id", ondelete="SET NULL"), nullable=True),
+    sa.Column("consent_ref", sa.String(64), nullable=False, server_default=""),
+    sa.Column("title", sa.String(200), nullable=False, server_default=""),
+    sa.Column("original_filename", sa.String(255), nullable=False, server_default=""),
+    sa.Column("content_type", sa.String(100), nullable=False, server_default=""),
+    sa.Column("original_key", sa.String(300), nullable=True),
+    sa.Column("original_size", sa.BigInteger, nullable=False),
+    sa.Column("original_sha256", sa.String(64), nullable=False),
+    # processing -> ready, or failed with a reason the volunteer can read.
+    sa.Column("state", sa.String(20), nullable=False, server_default="processing"),
+    sa.Column("failure_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("recorded_at", UTCDateTime, nullable=True),
+    sa.Column("duration", sa.Float, nullable=True),
+    sa.Column("width", sa.Integer, nullable=True),
+    sa.Column("height", sa.Integer, nullable=True),
+    sa.Column("video_codec", sa.String(50), nullable=False, server_default=""),
+    sa.Column("audio_codec", sa.String(50), nullable=False, server_default=""),
+    sa.Column("poster_key", sa.String(300), nullable=True),
+    sa.Column("thumb_key", sa.String(300), nullable=True),
+    sa.Column("rendition_key", sa.String(300), nullable=True),
+    sa.Column("rendition_size", sa.BigInteger, nullable=True),
+    sa.Column("captions_key", sa.String(300), nullable=True),
+    _created(),
+    _updated(),
+)

@@ -117,9 +117,7 @@ async def load_demo(db: Database) -> str:
     )
 
 
-async def _load_crew(
-    db: Database, slug: str, zone: ZoneInfo, people: list[dict[str, Any]]
-) -> int:
+async def _load_crew(db: Database, slug: str, zone: ZoneInfo, people: list[dict[str, Any]]) -> int:
     """Volunteers, their training and free times, a slot after every filmable session,
     and places given out in turn under the same rules staff work by."""
     base = "http://127.0.0.1:8000"  # invite links are not shown; only the accounts matter
@@ -147,9 +145,7 @@ async def _load_crew(
             Window(starts_at=_aware(start, zone), ends_at=_aware(end, zone))
             for start, end in person.get("free", [])
         ]
-        await crew.set_availability_for(
-            db, slug, volunteer_id, AvailabilityIn(windows=windows)
-        )
+        await crew.set_availability_for(db, slug, volunteer_id, AvailabilityIn(windows=windows))
     await crew.bulk_slots(db, slug, BulkSlotsIn(position="after", minutes=15, apply=True))
     placed = 0
     turn = 0

@@ -43,7 +43,7 @@ class LiveServer:
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         # Links, feeds and calendars name the base URL, so it points at this server.
-        self.settings: Settings = make_settings(data_dir, base_url=self.url)
+        self.settings: Settings = make_settings(data_dir, base_url=self.url, run_jobs="true")
         config = uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)

@@ -42,7 +42,8 @@ class World:
     later_slot: int
     fay: int  # trained, free, holds nothing: the one to assign by keyboard
     eve: int  # not trained
-    day: str  # the local day of the slots
+    day: str  # the local day of the slot under way
+    later_day: str  # the local day of the later slot (the next day, just before midnight)
 
 
 def _quarter(hours: float) -> datetime:
@@ -159,6 +160,7 @@ async def _set_up(url: str, base_url: str) -> World:
             fay=people["Fay Weldon"][0],
             eve=people["Eve Untrained"][0],
             day=_quarter(0).astimezone(ZONE).date().isoformat(),
+            later_day=_quarter(2).astimezone(ZONE).date().isoformat(),
         )
     finally:
         await db.close()
@@ -240,7 +242,9 @@ def test_slot_pages_are_accessible(world: World, page: Page) -> None:
     page.get_by_label("During each session").check()
     with page.expect_navigation():
         page.get_by_role("button", name="Preview the slots").click()
-    assert page.get_by_role("heading", level=1).inner_text() == "Check the slots before you make them"
+    assert (
+        page.get_by_role("heading", level=1).inner_text() == "Check the slots before you make them"
+    )
     assert page.get_by_text("Closed circle: marked do not film").is_visible()
     _check(page)
     with page.expect_navigation():
@@ -253,12 +257,14 @@ def test_slot_pages_are_accessible(world: World, page: Page) -> None:
 
 
 def test_coverage_grid_is_accessible_and_shows_errors(world: World, page: Page) -> None:
-    grid = f"{BASE}/coverage?day={world.day}"
-    _sign_in(page, world.url, grid)
-    for word in ("Unfilled", "Assigned, waiting for reply", "Accepted", "Checked in", "Declined"):
+    _sign_in(page, world.url, f"{BASE}/coverage?day={world.day}")
+    for word in ("Unfilled", "Assigned, waiting for reply", "Accepted", "Checked in"):
         assert page.locator("td .crew-tag", has_text=word).count() >= 1, word
     assert page.get_by_role("button", name=re.compile(r"^Did not come\W+Ben Okri")).is_visible()
     _check(page)
+
+    page.goto(f"{world.url}{BASE}/coverage?day={world.later_day}")
+    assert page.locator("td .crew-tag", has_text="Declined").count() == 1
 
     # Eve has no training: the grid comes back with the rule's message.
     select = page.locator(f"#assign-{world.later_slot}-1")
@@ -278,8 +284,7 @@ def test_coverage_grid_is_accessible_and_shows_errors(world: World, page: Page) 
 
 
 def test_assign_from_the_grid_by_keyboard(world: World, page: Page) -> None:
-    grid = f"{BASE}/coverage?day={world.day}"
-    _sign_in(page, world.url, grid)
+    _sign_in(page, world.url, f"{BASE}/coverage?day={world.later_day}")
     target = f"#assign-{world.later_slot}-1"
     tab_to(page, target, limit=150)
     for _ in range(12):

@@ -64,3 +64,12 @@ async def test_stale_proposal_is_refused(crew: Crew) -> None:
     await crew.assign(slot["id"], gil["id"])
     stale = await crew.post(f"/proposals/{proposal['id']}/apply", {}, status=409)
     assert "changed since this proposal" in stale["detail"]
+
+
+async def test_a_saved_proposal_reads_back_with_its_own_id(crew: Crew) -> None:
+    await crew.volunteer("hana@crew.test", name="Hana", free=(1, 4))
+    await crew.slot(1, 2)
+    proposal = await crew.post("/proposals", {})
+    again = await crew.client.get(f"{crew.base}/proposals/{proposal['id']}", headers=crew.staff)
+    assert again.json()["id"] == proposal["id"] != 0
+    assert again.json()["placements"] == proposal["placements"]

@@ -188,9 +188,7 @@ async def test_record_and_remove_training_through_the_form(crew: Crew) -> None:
     assert "The training has been recorded." in shown.text
     assert "Sam Trainer" in shown.text
 
-    removed = await submit(
-        crew.client, path, {}, action=f"{path}/training/{training['id']}/remove"
-    )
+    removed = await submit(crew.client, path, {}, action=f"{path}/training/{training['id']}/remove")
     saved(removed, path, "training-removed")
     assert (await api(crew, f"/volunteers/{bo['id']}"))["trained"] is False
 
@@ -199,7 +197,10 @@ async def test_training_needs_a_date_and_a_trainer(crew: Crew) -> None:
     bo = await crew.volunteer("bo@crew.test", name="Bo", trained=False)
     path = f"{BASE}/volunteers/{bo['id']}"
     page = await submit(
-        crew.client, path, {"trained_on": "", "trainer": "", "course": ""}, action=f"{path}/training"
+        crew.client,
+        path,
+        {"trained_on": "", "trainer": "", "course": ""},
+        action=f"{path}/training",
     )
     assert page.status_code == 422
     assert 'href="#trained_on"' in page.text
@@ -254,7 +255,9 @@ async def test_volunteer_page_shows_availability_in_local_time(
         f"{SUMMER_API}/volunteers", json={"email": "fi@crew.test"}, headers=staff_headers
     )
     volunteer_id = invited.json()["volunteer"]["id"]
-    windows = {"windows": [{"starts_at": "2019-07-01T08:00:00Z", "ends_at": "2019-07-01T16:00:00Z"}]}
+    windows = {
+        "windows": [{"starts_at": "2019-07-01T08:00:00Z", "ends_at": "2019-07-01T16:00:00Z"}]
+    }
     response = await staff.put(
         f"{SUMMER_API}/volunteers/{volunteer_id}/availability", json=windows, headers=staff_headers
     )
@@ -282,7 +285,9 @@ async def _summer_festival(client: Client, headers: dict[str, str]) -> int:
     assert (await client.post("/api/v1/festivals", json=body, headers=headers)).status_code == 201
     venue = await client.post(f"{SUMMER_API}/venues", json={"name": "Hub"}, headers=headers)
     room = await client.post(
-        f"{SUMMER_API}/rooms", json={"venue_id": venue.json()["id"], "name": "Hall"}, headers=headers
+        f"{SUMMER_API}/rooms",
+        json={"venue_id": venue.json()["id"], "name": "Hall"},
+        headers=headers,
     )
     assert room.status_code == 201, room.text
     return int(room.json()["id"])
@@ -324,7 +329,9 @@ async def test_add_a_slot_in_local_time(staff: Client, staff_headers: dict[str, 
     edit = await staff.get(f"{SUMMER}/slots/{slot['id']}/edit")
     assert 'value="10:00"' in edit.text and 'value="10:30"' in edit.text
     moved = await submit(
-        staff, f"{SUMMER}/slots/{slot['id']}/edit", slot_form(room_id, starts_at="11:00", ends_at="11:15")
+        staff,
+        f"{SUMMER}/slots/{slot['id']}/edit",
+        slot_form(room_id, starts_at="11:00", ends_at="11:15"),
     )
     saved(moved, f"{SUMMER}/slots", "slot-saved")
     (slot,) = (await staff.get(f"{SUMMER_API}/slots", headers=staff_headers)).json()
@@ -387,7 +394,9 @@ async def test_bulk_preview_then_make_the_slots(crew: Crew) -> None:
     assert "Make these 2 slots" in words
     assert await api(crew, "/slots") == []  # a preview saves nothing
 
-    response = await submit(crew.client, f"{BASE}/slots/bulk", choices, action=f"{BASE}/slots/bulk/apply")
+    response = await submit(
+        crew.client, f"{BASE}/slots/bulk", choices, action=f"{BASE}/slots/bulk/apply"
+    )
     location = saved(response, f"{BASE}/slots", "slots-made")
     assert "made=2" in location
     slots = await api(crew, "/slots")
@@ -433,7 +442,7 @@ async def test_coverage_grid_shows_each_place_in_words(crew: Crew) -> None:
     for word in ("Unfilled", "Assigned, waiting for reply", "Checked in"):
         assert f">{word}</strong>" in words, word
     assert "2 of 3 filled" in words
-    assert "<th scope=\"row\"" in page.text and "<caption" in page.text
+    assert '<th scope="row"' in page.text and "<caption" in page.text
     assert f'id="assign-{slot["id"]}-3"' in page.text
     # Ben has not checked in and the slot has begun: he can be recorded as not coming.
     no_show = f"{BASE}/coverage/slots/{slot['id']}/no-show/{ben['id']}"

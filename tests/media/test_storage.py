@@ -334,11 +334,12 @@ async def test_an_object_deleted_under_its_lock_cannot_be_locked_again(store: Lo
 
 async def test_memory_stays_flat_while_streaming_50_mb(store: LocalStore) -> None:
     piece = os.urandom(CHUNK_SIZE)
+    piece_buffer = bytearray(piece)
     count = 50 * MiB // CHUNK_SIZE
 
     async def body() -> AsyncIterator[bytes]:
         for _ in range(count):
-            yield piece
+            yield bytes(piece_buffer)  # a new object each time, as a server would give
 
     tracemalloc.start()
     try:
