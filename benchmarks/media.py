@@ -31,8 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from media.probe import probe  # noqa: E402
-from media.renditions import make_web_rendition  # noqa: E402
+from media.probe import probe
+from media.renditions import make_web_rendition
 
 T = TypeVar("T")
 

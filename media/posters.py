@@ -62,8 +62,11 @@ def _fit(width: int, height: int, side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _frame_at(container: InputContainer, video: VideoStream, target: float) -> VideoFrame:
-    """The first frame at or after ``target`` seconds (the last one if the clip ends first)."""
+def _frame_at(
+    container: InputContainer, video: VideoStream, target: float
+) -> tuple[VideoFrame, float]:
+    """The first frame at or after ``target`` seconds (the last one if the clip ends first),
+    and its time from the start of the clip."""
     video.codec_context.options = {"max_pixels": str(MAX_PIXELS)}
     video.thread_type = "AUTO"
     time_base = video.time_base
@@ -90,19 +93,13 @@ def _frame_at(container: InputContainer, video: VideoStream, target: float) -> V
         for frame in frames:
             decoded += 1
             last = frame
-            start = (
-                float(video.start_time * video.time_base)
-                if video.start_time and video.time_base
-                else 0.0
-            )
-            time = frame.time - start if frame.time is not None else None
-            if time is None or time - start_s >= target - tolerance:
-                return frame
+            if frame.time is None or frame.time - start_s >= target - tolerance:
+                return frame, (frame.time - start_s if frame.time is not None else target)
         if decoded > MAX_POSTER_FRAMES:
             break
     if last is None:
         raise NotAVideo("We could not find a picture in this video for its poster.")
-    return last
+    return last, (last.time - start_s if last.time is not None else target)
 
 
 def _write_jpeg(image: Image.Image, dst: Path) -> int:
@@ -126,18 +123,12 @@ def make_poster(
     try:
         with open_media(path) as container:
             video = next(s for s in container.streams.video if s.index == info.video_stream)
-            frame = _frame_at(container, video, target)
+            frame, time = _frame_at(container, video, target)
             rotation = rotation_of(frame, video)
             width, height = _fit(frame.width, frame.height, POSTER_SIDE)
             rgb = frame.reformat(
                 width=width, height=height, format="rgb24", interpolation=Interpolation.AREA
             ).to_ndarray()
-            start = (
-                float(video.start_time * video.time_base)
-                if video.start_time and video.time_base
-                else 0.0
-            )
-            time = frame.time - start if frame.time is not None else None
     except MediaError:
         raise
     except (av.FFmpegError, StopIteration) as exc:
@@ -162,5 +153,5 @@ def make_poster(
         thumb_height=thumb.height,
         poster_size=poster_size,
         thumb_size=thumb_size,
-        at_seconds=round(time if time is not None else target, 3),
+        at_seconds=round(time, 3),
     )

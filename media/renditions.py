@@ -43,7 +43,7 @@ from av.filter import Graph
 from av.video.frame import PictureType, VideoFrame
 from av.video.stream import VideoStream
 
-from media.errors import MediaError, RenditionFailed
+from media.errors import NotAVideo, RenditionFailed
 from media.probe import MAX_PIXELS, ProbeResult, decode_error, open_media, probe
 
 __all__ = [
@@ -160,30 +160,39 @@ def make_web_rendition(
     info = probed if probed is not None else probe(src)
     try:
         with open_media(src) as source, atomic_output(dst) as tmp:
-            job = _Rendition(
-                source,
-                tmp,
-                info,
-                max_height=max_height,
-                crf=crf,
-                preset=preset,
-                threads=threads,
-                max_fps=max_fps,
-                progress=progress,
+            output = av.open(
+                str(tmp),
+                "w",
+                format="mp4",
+                options={"movflags": "+faststart", "fflags": "+bitexact"},
             )
-            result = job.run()
-    except MediaError:
-        raise
+            try:
+                job = _Rendition(
+                    source,
+                    output,
+                    info,
+                    max_height=max_height,
+                    crf=crf,
+                    preset=preset,
+                    threads=threads,
+                    max_fps=max_fps,
+                    progress=progress,
+                )
+                result = job.run()
+            except BaseException:
+                with contextlib.suppress(av.FFmpegError):
+                    output.close()
+                raise
+            output.close()
     except av.FFmpegError as exc:
-        raise _failed(exc) from exc
+        raise RenditionFailed(CONVERSION_FAILED) from exc
     return msgspec.structs.replace(result, size=Path(dst).stat().st_size)
 
 
-def _failed(exc: Exception) -> MediaError:
-    error = decode_error(exc)
-    if type(error) is MediaError:
-        return RenditionFailed(error.reason)
-    return error
+CONVERSION_FAILED = (
+    "We could not convert this video for the web. Please try again later; if it keeps "
+    "happening, export the video again from your phone and upload that."
+)
 
 
 class _Rendition:
@@ -192,7 +201,7 @@ class _Rendition:
     def __init__(
         self,
         source: InputContainer,
-        tmp: Path,
+        output: OutputContainer,
         info: ProbeResult,
         *,
         max_height: int,
@@ -221,12 +230,7 @@ class _Rendition:
         self.width, self.height = output_size(round(display[0]), round(display[1]), max_height)
         self.rate = output_frame_rate(info.frame_rate, max_fps)
 
-        self.output: OutputContainer = av.open(
-            str(tmp),
-            "w",
-            format="mp4",
-            options={"movflags": "+faststart", "fflags": "+bitexact"},
-        )
+        self.output = output
         self.video_out = self.output.add_stream(
             "libx264",
             rate=self.rate,
@@ -238,6 +242,7 @@ class _Rendition:
         self.video_out.codec_context.time_base = 1 / self.rate
         self.video_out.codec_context.gop_size = max(1, round(float(self.rate) * 2))
         self.video_out.codec_context.thread_count = self.threads
+        self.video_out.codec_context.thread_type = "FRAME"
 
         self.audio_out: AudioStream | None = None
         self.resampler: AudioResampler | None = None
@@ -385,11 +390,11 @@ class _Rendition:
                 return stream.decode(packet)
             if isinstance(stream, AudioStream):
                 return stream.decode(packet)
-        except av.FFmpegError:
+        except av.FFmpegError as exc:
             # A damaged packet: skip it as players do, unless the file is mostly damage.
             self.errors += 1
             if self.errors > MAX_DECODE_ERRORS:
-                raise
+                raise decode_error(exc) from exc
         return []
 
     def run(self) -> RenditionResult:
@@ -399,22 +404,19 @@ class _Rendition:
         streams: list[VideoStream | AudioStream] = [self.video_in]
         if self.audio_in is not None:
             streams.append(self.audio_in)
-        try:
-            for packet in self.source.demux(streams):
-                for frame in self._decode(packet):
-                    if isinstance(frame, VideoFrame):
-                        self._push_video(frame)
-                    elif self.audio_out is not None:
-                        self._push_audio(frame)
-            self._push_video(None)
-            self.output.mux(self.video_out.encode(None))
-            if self.audio_out is not None:
-                self._push_audio(None)
-                self.output.mux(self.audio_out.encode(None))
-            if self.frames_out == 0:
-                raise RenditionFailed("We could not find any picture in this video to convert.")
-        finally:
-            self.output.close()
+        for packet in self.source.demux(streams):
+            for frame in self._decode(packet):
+                if isinstance(frame, VideoFrame):
+                    self._push_video(frame)
+                elif self.audio_out is not None:
+                    self._push_audio(frame)
+        self._push_video(None)
+        self.output.mux(self.video_out.encode(None))
+        if self.audio_out is not None:
+            self._push_audio(None)
+            self.output.mux(self.audio_out.encode(None))
+        if self.frames_out == 0:
+            raise NotAVideo("We could not find any picture in this video to convert.")
         if self.progress is not None:
             self.progress(1.0)
         return RenditionResult(

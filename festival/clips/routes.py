@@ -18,7 +18,7 @@ from festival.errors import FestivalError
 from festival.problems import PROBLEM_JSON, problem_body
 from festival.ranges import Unsatisfiable, parse_range
 from festival.settings import Settings
-from media.tus import TUS_VERSION, TusError, effective_method, upload_headers
+from media.tus import TUS_VERSION, TusError, check_version, effective_method, upload_headers
 
 AnyRequest = Request[Any, Any, Any]
 CLIPS = NamedDependency[ClipServices]
@@ -50,6 +50,13 @@ def _festival_error(request: AnyRequest, exc: FestivalError) -> Response[bytes]:
     )
 
 
+def _tus_headers(request: AnyRequest) -> dict[str, str]:
+    """The request's headers, once it has said it speaks tus 1.0.0 (else 412)."""
+    headers = dict(request.headers)
+    check_version(headers)
+    return headers
+
+
 def _has_body(request: AnyRequest) -> bool:
     return request.headers.get("content-type", "").split(";")[0].strip().lower() == (
         "application/offset+octet-stream"
@@ -65,16 +72,21 @@ class UploadsController(Controller):
     exception_handlers = {TusError: _tus_error, FestivalError: _festival_error}
     request_max_body_size = None  # tus bodies are streamed to the store, never buffered
 
-    @route("", http_method=["OPTIONS"], summary="tus discovery", status_code=204)
-    async def discover(self, clips: CLIPS) -> Response[None]:
-        return Response(None, status_code=204, headers=clips.engine.options_headers())
-
-    @post("", summary="Create an upload (with its first bytes, if sent)", status_code=201)
+    @route(
+        "",
+        http_method=["POST", "OPTIONS"],
+        summary="Create an upload (POST, with its first bytes if sent); discovery (OPTIONS)",
+        status_code=201,
+    )
     async def create(self, request: AnyRequest, clips: CLIPS, settings: SETTINGS) -> Response[None]:
+        # One handler for both methods: the framework would otherwise answer OPTIONS
+        # itself, without the tus discovery headers.
+        if request.method == "OPTIONS":
+            return Response(None, status_code=204, headers=clips.engine.options_headers())
         state = await service.start_upload(
             clips,
             identity_of(request),
-            dict(request.headers),
+            _tus_headers(request),
             request.stream() if _has_body(request) else None,
         )
         return Response(
@@ -91,6 +103,7 @@ class UploadsController(Controller):
     async def status(
         self, request: AnyRequest, clips: CLIPS, upload_id: FromPath[str]
     ) -> Response[None]:
+        _tus_headers(request)
         state = await service.upload_status(clips, identity_of(request), upload_id)
         return Response(None, status_code=200, headers={**TUS, **upload_headers(state, head=True)})
 
@@ -99,7 +112,7 @@ class UploadsController(Controller):
         self, request: AnyRequest, clips: CLIPS, upload_id: FromPath[str]
     ) -> Response[None]:
         state = await service.continue_upload(
-            clips, identity_of(request), upload_id, dict(request.headers), request.stream()
+            clips, identity_of(request), upload_id, _tus_headers(request), request.stream()
         )
         return Response(None, status_code=204, headers={**TUS, **upload_headers(state)})
 
@@ -107,6 +120,7 @@ class UploadsController(Controller):
     async def terminate(
         self, request: AnyRequest, clips: CLIPS, upload_id: FromPath[str]
     ) -> Response[None]:
+        _tus_headers(request)
         await service.cancel_upload(clips, identity_of(request), upload_id)
         return Response(None, status_code=204, headers=TUS)
 
@@ -118,11 +132,12 @@ class UploadsController(Controller):
     async def override(
         self, request: AnyRequest, clips: CLIPS, upload_id: FromPath[str]
     ) -> Response[None]:
-        method = effective_method("POST", dict(request.headers))
+        headers = _tus_headers(request)
+        method = effective_method("POST", headers)
         identity = identity_of(request)
         if method == "PATCH":
             state = await service.continue_upload(
-                clips, identity, upload_id, dict(request.headers), request.stream()
+                clips, identity, upload_id, headers, request.stream()
             )
             return Response(None, status_code=204, headers={**TUS, **upload_headers(state)})
         if method == "DELETE":

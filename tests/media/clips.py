@@ -145,6 +145,7 @@ def write_clip(
         for key, value in (tags or {}).items():
             out.metadata[key] = value
         video = out.add_stream(codec, rate=fps, options=codec_options or {})
+        assert isinstance(video, av.VideoStream)
         video.width = width
         video.height = height
         video.pix_fmt = "yuv420p"

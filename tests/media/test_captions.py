@@ -10,10 +10,10 @@ from media.captions import MAX_CAPTIONS_BYTES, Cue, cues, parse_captions, to_vtt
 from media.errors import BadCaptions
 
 SRT = (
-    "1\r\n00:00:01,000 --> 00:00:02,500\r\nWelcome to the <i>festival</i> &amp; thanks\r\n\r\n"
-    "2\r\n00:00:03,000 --> 00:00:04,000\r\nTwo lines\r\nof text\r\n\r\n"
-    "3\r\n00:00:08,000 --> 00:00:09,500\r\nAfter a pause\r\n"
-).encode()
+    b"1\r\n00:00:01,000 --> 00:00:02,500\r\nWelcome to the <i>festival</i> &amp; thanks\r\n\r\n"
+    b"2\r\n00:00:03,000 --> 00:00:04,000\r\nTwo lines\r\nof text\r\n\r\n"
+    b"3\r\n00:00:08,000 --> 00:00:09,500\r\nAfter a pause\r\n"
+)
 
 VTT = b"""WEBVTT Kind: captions
 

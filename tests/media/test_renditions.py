@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 from fractions import Fraction
 from pathlib import Path
@@ -10,7 +11,7 @@ import av
 import pytest
 from PIL import Image
 
-from media.errors import MediaError, NotAVideo
+from media.errors import NotAVideo, RenditionFailed
 from media.posters import make_poster
 from media.probe import probe
 from media.renditions import make_web_rendition, output_frame_rate, output_size
@@ -63,7 +64,7 @@ def video_pts_steps(path: Path) -> set[int]:
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         pts = sorted(p.pts for p in container.demux(stream) if p.pts is not None)
-    return {b - a for a, b in zip(pts, pts[1:], strict=False)}
+    return {b - a for a, b in itertools.pairwise(pts)}
 
 
 def assert_plays_on_the_web(path: Path, *, audio: bool = True) -> None:
@@ -216,8 +217,9 @@ def test_failure_part_way_leaves_no_partial_file(tmp_path: Path) -> None:
 
 def test_encoder_failure_is_a_media_error_and_leaves_no_file(tmp_path: Path) -> None:
     source = clips.landscape_h264_mp4(tmp_path / "clip.mp4", seconds=0.5)
-    with pytest.raises(MediaError):
+    with pytest.raises(RenditionFailed) as caught:
         make_web_rendition(source, tmp_path / "web.mp4", preset="no-such-preset")
+    assert "could not convert" in caught.value.reason
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
 
 
