@@ -33,7 +33,13 @@ async def test_discovery_lists_version_extensions_and_limits(client: Client) -> 
     assert response.headers["tus-resumable"] == "1.0.0"
     assert response.headers["tus-version"] == "1.0.0"
     extensions = set(response.headers["tus-extension"].split(","))
-    assert {"creation", "creation-with-upload", "termination", "checksum", "expiration"} <= extensions
+    assert {
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "checksum",
+        "expiration",
+    } <= extensions
     assert int(response.headers["tus-max-size"]) == 4 * 1024**3
     assert set(response.headers["tus-checksum-algorithm"].split(",")) == {"sha1", "sha256"}
 
@@ -57,11 +63,18 @@ async def test_upload_in_chunks_becomes_a_clip(
     assert head.headers["cache-control"] == "no-store"
 
     middle = len(video) // 2
-    await send(client, ada, path, 0, video[:middle], Upload_Checksum=checksum("sha1", video[:middle]))
+    await send(
+        client, ada, path, 0, video[:middle], Upload_Checksum=checksum("sha1", video[:middle])
+    )
     resumed = await client.head(path, headers={**ada, **TUS})
     assert resumed.headers["upload-offset"] == str(middle)
     done = await send(
-        client, ada, path, middle, video[middle:], Upload_Checksum=checksum("sha256", video[middle:])
+        client,
+        ada,
+        path,
+        middle,
+        video[middle:],
+        Upload_Checksum=checksum("sha256", video[middle:]),
     )
     assert done.headers["upload-offset"] == str(len(video))
 
@@ -135,7 +148,12 @@ async def test_wrong_version_is_412(client: Client, ada: dict[str, str]) -> None
     ],
 )
 async def test_bad_creation_headers_are_refused_and_nothing_is_kept(
-    client: Client, ada: dict[str, str], db: Database, headers: dict[str, str], status: int, words: str
+    client: Client,
+    ada: dict[str, str],
+    db: Database,
+    headers: dict[str, str],
+    status: int,
+    words: str,
 ) -> None:
     full = {
         **ada,
