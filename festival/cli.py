@@ -50,13 +50,16 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from festival.demo.loader import load_demo
 
     async def run() -> str:
+        from festival.app import build_clip_services
         from festival.db.engine import Database
         from festival.db.migrate import migrate
+        from festival.jobs import Jobs
 
         await migrate(settings.database_url)
         db = Database.open(settings.database_url)
         try:
-            return await load_demo(db)
+            clips = build_clip_services(settings, db, Jobs(db))
+            return await load_demo(db, clips)
         finally:
             await db.close()
 

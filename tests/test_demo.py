@@ -65,3 +65,21 @@ async def test_demo_has_trained_volunteers_with_slots(
     sessions = (await client.get(f"/api/v1/festivals/{slug}/sessions")).json()
     no_film = {s["id"] for s in sessions if s["do_not_film"]}
     assert not any(s["session"] and s["session"]["id"] in no_film for s in slots)
+
+
+async def test_demo_clips_have_posters_renditions_and_captions(
+    client: AsyncTestClient[Litestar], app: Litestar, staff_headers: dict[str, str]
+) -> None:
+    message = await load_demo(app.state.db, app.state.clips)
+    assert "3 interview clips" in message
+    slug = demo_data()["festival"]["slug"]
+    clips = (
+        await client.get(f"/api/v1/clips?festival={slug}", headers=staff_headers)
+    ).json()
+    assert len(clips) == len(demo_data()["clips"])
+    for clip in clips:
+        assert clip["state"] == "ready"
+        assert clip["slot_id"] and clip["volunteer_id"]
+        for url in (clip["video_url"], clip["poster_url"], clip["captions_url"]):
+            assert (await client.get(url, headers=staff_headers)).status_code == 200
+        assert clip["height"] > clip["width"]

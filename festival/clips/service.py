@@ -240,6 +240,51 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
     return clip_id
 
 
+async def import_file(
+    services: ClipServices,
+    source: Path,
+    *,
+    festival_id: int,
+    volunteer_id: int | None,
+    slot_id: int | None,
+    title: str,
+) -> int:
+    """Take a video file already on this machine as a clip (the demo, staff imports):
+    the same record and processing as an upload, without the upload."""
+    digest = await asyncio.to_thread(_sha256, source)
+    key = services.engine.key_for(f"import-{digest[:32]}")
+    await services.store.put_file(key, source)
+    async with services.db.write() as conn:
+        clip_id = await queries.insert_clip(
+            conn,
+            {
+                "festival_id": festival_id,
+                "upload_id": f"import-{digest[:32]}",
+                "volunteer_id": volunteer_id,
+                "slot_id": slot_id,
+                "title": title[:200],
+                "original_filename": safe_filename(source.name),
+                "content_type": "video/mp4",
+                "original_key": key,
+                "original_size": source.stat().st_size,
+                "original_sha256": digest,
+                "state": "processing",
+            },
+        )
+    await services.jobs.enqueue(PROCESS_CLIP, {"clip_id": clip_id})
+    return clip_id
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # --- processing -----------------------------------------------------------------------
 
 
@@ -474,12 +519,21 @@ async def attach_captions(
     services: ClipServices, identity: Identity, clip_id: int, data: bytes
 ) -> Clip:
     owner_of(identity)
+    async with services.db.read() as conn:
+        await _clip(conn, identity, clip_id)
+    return await save_captions(services, clip_id, data)
+
+
+async def save_captions(services: ClipServices, clip_id: int, data: bytes) -> Clip:
+    """Check captions against the clip and store them as WebVTT."""
     if len(data) > MAX_CAPTIONS:
         raise PayloadTooLarge(
             "Captions files may be at most 1 MB.", fix="Check that this is a captions file."
         )
     async with services.db.read() as conn:
-        clip = await _clip(conn, identity, clip_id)
+        clip = await queries.clip_by_id(conn, clip_id)
+    if clip is None:
+        raise NotFound(f"There is no clip {clip_id}.")
     if clip.state != "ready":
         raise Conflict(
             "Captions can be added once the clip is ready.",

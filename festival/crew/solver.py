@@ -16,27 +16,38 @@ Hard constraints:
 
 * capacity: ``sum_v x[v, s] <= open_places(s)``;
 * no clash: for each volunteer, ``AddAtMostOne`` over cliques of mutually clashing slots.
-  Overlap cliques are the maximal cliques of the interval graph (one sweep). Travel clashes
-  (different venues, short gap) are covered by "two-point" cliques: for a time ``t`` and a
-  venue ``V``, the slots at ``V`` that contain a point ``p`` in ``[t - buffer, t]`` together
-  with the slots at any other venue that contain ``t`` all clash pairwise.
+  Overlaps are covered by the maximal cliques of the interval graph (one sweep). Travel clashes
+  are covered by "two-point" cliques: for a time ``t`` and a venue ``V``, the slots at ``V``
+  that contain a point ``p`` in ``[t - buffer, t]`` and the slots at other venues that contain
+  ``t`` all clash pairwise.
 
-Lexicographic objective, as three solves of the same model; after each stage its value is
-fixed as a constraint and its solution is given to the next stage as a hint:
+Lexicographic objective, as sequential solves of one model: after each stage its value is
+fixed as a constraint and its solution becomes the hint of the next stage.
 
 1. maximise covered places;
 2. minimise ``sum_v load_v ** 2`` over all candidates, where ``load`` counts existing
    commitments too. For a fixed total this is the variance, so hours come out as even as the
-   rules allow; it also keeps anyone with many commitments from getting more. The square is
-   encoded as a convex piecewise-linear cost over segments of the new load (exact when the
-   loads fit in ``_MAX_SEGMENTS`` steps of the common duration unit, as with a 15-minute
-   grid), so the LP relaxation is exact for this part;
+   rules allow, and anyone with many commitments gets new work last. The square is a convex
+   piecewise-linear cost over segments of the load in a common duration unit (the gcd of all
+   durations, e.g. 15 minutes), exact while a volunteer's possible new load fits in
+   ``_MAX_SEGMENTS`` units, so the LP relaxation is exact for this part;
 3. maximise placements on preferred slots.
 
-Determinism: inputs are sorted by id before the model is built, CP-SAT runs on one worker
-with a fixed seed, and each stage is limited by *deterministic* time (a count of work, not
-seconds). The wall clock is only a backstop: if it fires first, the result may differ from
-run to run, and the status says the time limit was reached either way.
+Large problems
+--------------
+A realistic festival (300 volunteers, 3,000 places) has ~80,000 eligible pairs; CP-SAT needs
+minutes on that model as a whole. So the slots, sorted by start, are cut into blocks of about
+``_BLOCK_PAIRS`` pairs and the model above is solved on a sliding window of two consecutive
+blocks, with every placement outside the window fixed (it adds to loads and makes clashing
+pairs ineligible). The first pass rolls forward through time; later passes, while the budget
+lasts, re-solve each window with everything else in place. Each window solve keeps or improves
+the lexicographic objective. A problem of at most two blocks is solved as one model, and only
+then can the status be ``"optimal"``.
+
+Determinism: inputs are sorted by id, CP-SAT runs on one worker with a fixed seed, and every
+solve is limited by *deterministic* time (a count of work, not seconds). A wall-clock limit is
+only a backstop: if it fires, a later run may differ, and the status says the time limit was
+reached.
 """
 
 from __future__ import annotations
@@ -46,7 +57,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from ortools.sat.python import cp_model
@@ -61,10 +72,14 @@ from festival.crew.solver_types import (
 )
 
 __all__ = [
+    "FEASIBLE",
+    "FEASIBLE_COVERAGE_PROVEN",
     "INVALID_SLOT",
     "NOBODY_AVAILABLE",
     "NOT_ENOUGH_VOLUNTEERS",
+    "OPTIMAL",
     "STOPPED_EARLY",
+    "WINDOWED",
     "propose",
 ]
 
@@ -72,10 +87,10 @@ NOBODY_AVAILABLE = "No trained volunteer is available at this time."
 NOT_ENOUGH_VOLUNTEERS = "Not enough trained volunteers are available at this time."
 INVALID_SLOT = "The slot does not end after it starts, so nobody can be placed in it."
 STOPPED_EARLY = (
-    "The solver reached its time limit before filling this place; "
-    "someone may still be free, so try again with more time."
+    "Someone may still be free for this place: the solver stopped before filling it. "
+    "Try again with more time."
 )
-# Causes for volunteers who are available but cannot be placed, joined into one sentence.
+# Why available volunteers cannot be placed; joined into one sentence by `_reason`.
 _CAUSE_BUSY = "is already busy in another slot"
 _CAUSE_HELD = "already holds a slot at the same time"
 _CAUSE_TRAVEL = "needs travel time from another venue"
@@ -84,14 +99,21 @@ _CAUSE_DECLINED = "has declined this slot"
 OPTIMAL = "optimal"
 FEASIBLE_COVERAGE_PROVEN = "feasible (time limit; coverage proven maximal)"
 FEASIBLE = "feasible (time limit)"
+WINDOWED = "feasible (large problem, optimised in overlapping time windows)"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MICROS_PER_HOUR = 3_600_000_000
 _SEED = 20_250_601
 _MAX_SEGMENTS = 64
-# Share of the time limit for coverage, fairness and preferences.
-_STAGE_SHARES = (0.4, 0.4, 0.2)
+_BLOCK_PAIRS = 1_500
+# CP-SAT's deterministic time runs slower than the wall clock on these models (presolve
+# counts little), so only this share of the time limit is handed out as deterministic time.
+_DETERMINISTIC_SHARE = 0.5
+# Within one window: shares of its budget for coverage, fairness and preferences.
+_STAGE_SHARES = (0.3, 0.5, 0.2)
+# Share of the budget for the first, rolling pass when there are several windows.
+_FIRST_PASS_SHARE = 0.7
 
 
 def _micros(moment: datetime) -> int:
@@ -126,21 +148,21 @@ class _Slot:
     def duration(self) -> int:
         return self.end - self.start
 
+    def clashes(self, other: _Slot, buffer: int) -> bool:
+        return _clash(
+            self.start, self.end, self.venue, other.start, other.end, other.venue, buffer
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Volunteer:
     id: int
     windows: list[tuple[int, int]]  # merged, sorted, disjoint
-    window_starts: list[int]
-    commitments: list[tuple[int, int, int | None]]  # valid ones, sorted
+    commitments: list[tuple[int, int, int | None]]  # non-empty ones, one per slot id
     held_slot_ids: frozenset[int]
     excluded: frozenset[int]
     preferred: frozenset[int]
     base: int  # microseconds already committed
-
-    def covers(self, start: int, end: int) -> bool:
-        i = bisect.bisect_right(self.window_starts, start) - 1
-        return i >= 0 and self.windows[i][1] >= end
 
     def commitment_block(self, slot: _Slot, buffer: int) -> str | None:
         """``"held"`` when a commitment overlaps the slot (or is the slot), ``"travel"``
@@ -173,15 +195,14 @@ def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _volunteer(candidate: Candidate) -> _Volunteer:
     windows = _merge((_micros(i.starts_at), _micros(i.ends_at)) for i in candidate.available)
     by_slot: dict[int, tuple[int, int, int | None]] = {}
-    for c in candidate.commitments:
+    for c in sorted(candidate.commitments, key=lambda c: c.slot_id):
         start, end = _micros(c.starts_at), _micros(c.ends_at)
         if end > start:
             by_slot.setdefault(c.slot_id, (start, end, c.venue_id))
-    commitments = sorted(by_slot.values(), key=lambda c: (c[0], c[1], -1 if c[2] is None else c[2]))
+    commitments = [by_slot[k] for k in sorted(by_slot)]
     return _Volunteer(
         id=candidate.id,
         windows=windows,
-        window_starts=[w[0] for w in windows],
         commitments=commitments,
         held_slot_ids=frozenset(c.slot_id for c in candidate.commitments),
         excluded=frozenset(candidate.excluded_slot_ids),
@@ -200,13 +221,9 @@ def _slot(need: SlotNeed) -> _Slot:
     )
 
 
-def _unique_ids(ids: Sequence[int], what: str) -> None:
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"{what} ids must be unique")
-
-
 def _clash_cliques(slots: Sequence[_Slot], buffer: int) -> list[list[int]]:
-    """Cliques (positions into ``slots``, sorted by start) covering every clashing pair."""
+    """Cliques (positions into ``slots``, which is sorted by start) covering every clashing
+    pair of one volunteer's slots."""
     cliques: list[list[int]] = []
     # Overlaps: maximal cliques of the interval graph, emitted when an end follows a start.
     events = sorted(
@@ -224,13 +241,11 @@ def _clash_cliques(slots: Sequence[_Slot], buffer: int) -> list[list[int]]:
                 cliques.append(sorted(active))
             grew = False
             del active[k]
-    if buffer <= 0:
-        return cliques
-    # Travel: slots at venue V containing a point p in [t - buffer, t], plus slots at other
-    # venues containing t, clash pairwise. Take t = each start, p = each recent end minus 1.
     placed = [k for k, s in enumerate(slots) if s.venue is not None]
-    if len({slots[k].venue for k in placed}) < 2:
+    if buffer <= 0 or len({slots[k].venue for k in placed}) < 2:
         return cliques
+    # Travel: at each start t, for each venue V and end e of a V-slot in (t - buffer, t],
+    # the V-slots containing e - 1 and the other venues' slots containing t form a clique.
     by_end = sorted(placed, key=lambda k: (slots[k].end, k))
     seen: set[tuple[int, ...]] = set()
     containing: dict[int, None] = {}
@@ -247,8 +262,6 @@ def _clash_cliques(slots: Sequence[_Slot], buffer: int) -> list[list[int]]:
             next_end += 1
         while recent and slots[recent[0]].end <= t - buffer:
             recent.popleft()
-        if not recent:
-            continue
         done: set[tuple[int | None, int]] = set()
         for k in recent:
             venue, end = slots[k].venue, slots[k].end
@@ -270,105 +283,300 @@ def _clash_cliques(slots: Sequence[_Slot], buffer: int) -> list[list[int]]:
     return cliques
 
 
-class _Stages:
-    """Runs the lexicographic solves on one model, sharing the time budget."""
+@dataclass(slots=True)
+class _Context:
+    """Everything the window solves share."""
 
-    def __init__(self, model: cp_model.CpModel, variables: list[cp_model.IntVar], limit: float):
-        self.model = model
-        self.variables = variables
-        self.indices = [v.index for v in variables]
-        self.limit = max(limit, 0.01)
-        self.deadline = time.monotonic() + self.limit
-        self.deterministic_used = 0.0
-        self.share_used = 0.0
-        self.proven: list[bool] = []
+    volunteers: list[_Volunteer]
+    eligible: list[list[_Slot]]  # per volunteer, sorted by (start, end, id)
+    buffer: int
+    unit: int  # common duration unit in microseconds
+    deadline: float
+    assigned: dict[int, list[int]] = field(default_factory=dict)  # slot id -> volunteer idx
+    held: list[dict[int, _Slot]] = field(default_factory=list)  # volunteer idx -> placements
+    deterministic_used: float = 0.0
+    hit_limit: bool = False
 
-    def hint(self, values: Sequence[int]) -> None:
-        hint = self.model.proto.solution_hint
-        self.model.clear_hints()
-        hint.vars.extend(self.indices)
-        hint.values.extend(values)
 
-    def solve(self, share: float) -> list[int] | None:
-        """Solve with the current objective; the values of all variables, or ``None``."""
-        self.share_used += share
+class _Window:
+    """The lexicographic model over the pairs of some slots, the rest of the plan fixed."""
+
+    def __init__(self, ctx: _Context, slot_ids: set[int]) -> None:
+        self.ctx = ctx
+        unit = ctx.unit
+        model = self.model = cp_model.CpModel()
+        self.pairs: list[tuple[int, _Slot]] = []
+        self.x: list[cp_model.IntVar] = []
+        by_slot: dict[int, list[cp_model.IntVar]] = {}
+        places: dict[int, int] = {}
+        preferred: list[cp_model.IntVar] = []
+        self.segments: list[cp_model.IntVar] = []
+        self.segment_caps: list[int] = []
+        self.costs: list[int] = []
+        spans: list[tuple[int, list[int], int, int]] = []  # first x, units, first segment, n
+        loads: list[tuple[int, list[int], int, int]] = []  # first x, units, base, cap
+        for vi, vol in enumerate(ctx.volunteers):
+            outside = [s for sid, s in ctx.held[vi].items() if sid not in slot_ids]
+            mine = [
+                s
+                for s in ctx.eligible[vi]
+                if s.id in slot_ids and not any(s.clashes(o, ctx.buffer) for o in outside)
+            ]
+            if not mine:
+                continue
+            first = len(self.x)
+            own = [model.new_bool_var("") for _ in mine]
+            self.x.extend(own)
+            for var, slot in zip(own, mine, strict=True):
+                self.pairs.append((vi, slot))
+                by_slot.setdefault(slot.id, []).append(var)
+                places[slot.id] = slot.places
+                if slot.id in vol.preferred:
+                    preferred.append(var)
+            for clique in _clash_cliques(mine, ctx.buffer):
+                model.add_at_most_one(own[k] for k in clique)
+            units = [s.duration // unit for s in mine]
+            base = (vol.base + sum(s.duration for s in outside)) // unit
+            union = sum(e - s for s, e in _merge((s.start, s.end) for s in mine)) // unit
+            loads.append((first, units, base, min(sum(units), union)))
+        for slot_id, group in by_slot.items():
+            if len(group) > places[slot_id]:
+                model.add(cp_model.LinearExpr.sum(group) <= places[slot_id])
+
+        # Squared load as a convex piecewise-linear cost over segments of `width` units.
+        width = self.width = max(1, math.ceil(max((ld[3] for ld in loads), default=0) / _MAX_SEGMENTS))
+        for first, units, base, cap in loads:
+            start, count = len(self.segments), math.ceil(cap / width)
+            for k in range(count):
+                self.segment_caps.append(min(width, cap - k * width))
+                self.segments.append(model.new_int_var(0, self.segment_caps[-1], ""))
+                self.costs.append(2 * base + (2 * k + 1) * width)
+            model.add(
+                cp_model.LinearExpr.sum(self.segments[start:])
+                == cp_model.LinearExpr.weighted_sum(self.x[first : first + len(units)], units)
+            )
+            spans.append((first, units, start, count))
+        self.spans = spans
+        self.preferred = preferred
+        self.indices = [v.index for v in (*self.x, *self.segments)]
+
+    def current(self) -> list[int]:
+        """The plan's present values of ``x``."""
+        assigned = self.ctx.assigned
+        return [int(vi in assigned.get(slot.id, ())) for vi, slot in self.pairs]
+
+    def complete(self, chosen: Sequence[int]) -> list[int]:
+        """Values of all variables for a choice of ``x``, segments filled cheapest first."""
+        values = list(chosen)
+        for first, units, start, count in self.spans:
+            load = sum(u * chosen[first + k] for k, u in enumerate(units))
+            for k in range(count):
+                values.append(max(0, min(load - k * self.width, self.segment_caps[start + k])))
+        return values
+
+    def _solve(self, hint: Sequence[int], budget: float) -> tuple[list[int] | None, bool]:
+        model = self.model
+        model.clear_hints()
+        model.proto.solution_hint.vars.extend(self.indices)
+        model.proto.solution_hint.values.extend(hint)
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
         params.random_seed = _SEED
-        params.max_deterministic_time = max(
-            0.001, self.limit * self.share_used - self.deterministic_used
-        )
-        # Backstop: the rest of the wall-clock budget, split over the remaining stages.
-        remaining_share = max(share, 1.0 - self.share_used + share)
+        params.cp_model_probing_level = 0
+        params.symmetry_level = 0
+        params.max_presolve_iterations = 1
+        params.max_deterministic_time = max(budget, 0.005)
         params.max_time_in_seconds = max(
-            0.001, (self.deadline - time.monotonic()) * share / remaining_share
+            0.05, min(2 * budget + 0.05, self.ctx.deadline - time.monotonic())
         )
-        status = solver.solve(self.model)
-        self.deterministic_used += solver.deterministic_time
+        status = solver.solve(model)
+        self.ctx.deterministic_used += solver.deterministic_time
         if status == cp_model.MODEL_INVALID:  # pragma: no cover - a bug in this module
-            raise RuntimeError(self.model.validate())
-        self.proven.append(status == cp_model.OPTIMAL)
+            raise RuntimeError(model.validate())
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            return None
+            return None, False
         solution = solver.response_proto.solution
-        return [int(solution[i]) for i in self.indices]
+        return [int(solution[i]) for i in self.indices], status == cp_model.OPTIMAL
+
+    def run(self, budget: float) -> list[bool]:
+        """Solve the three stages; write the result into the plan; say which were proven."""
+        n = len(self.x)
+        if n == 0:
+            return [True, True, True]
+        coverage = cp_model.LinearExpr.sum(self.x)
+        fairness = cp_model.LinearExpr.weighted_sum(self.segments, self.costs)
+        best = self.complete(self.current())
+        proven: list[bool] = []
+        spent = self.ctx.deterministic_used
+
+        self.model.maximize(coverage)
+        found, ok = self._solve(best, budget * _STAGE_SHARES[0])
+        proven.append(ok)
+        if found is not None and sum(found[:n]) >= sum(best[:n]):
+            best = found
+        self.model.add(coverage == sum(best[:n]))
+
+        self.model.minimize(fairness)
+        left = budget - (self.ctx.deterministic_used - spent)
+        share = _STAGE_SHARES[1] / (_STAGE_SHARES[1] + _STAGE_SHARES[2])
+        found, ok = self._solve(self.complete(best[:n]), left * share)
+        proven.append(ok)
+        best = found if found is not None else self.complete(best[:n])
+
+        if self.preferred:
+            cost = sum(c * v for c, v in zip(self.costs, best[n:], strict=True))
+            self.model.add(fairness <= cost)
+            self.model.maximize(cp_model.LinearExpr.sum(self.preferred))
+            left = budget - (self.ctx.deterministic_used - spent)
+            found, ok = self._solve(best, left)
+            proven.append(ok)
+            if found is not None:
+                best = found
+        else:
+            proven.append(True)
+
+        ctx = self.ctx
+        for (vi, slot), value in zip(self.pairs, best, strict=False):
+            holders = ctx.assigned.setdefault(slot.id, [])
+            if value and vi not in holders:
+                holders.append(vi)
+                ctx.held[vi][slot.id] = slot
+            elif not value and vi in holders:
+                holders.remove(vi)
+                del ctx.held[vi][slot.id]
+        if not all(proven):
+            ctx.hit_limit = True
+        return proven
+
+
+def _blocks(eligible: Sequence[Sequence[_Slot]]) -> list[set[int]]:
+    """Cut the slots with candidates, by start time, into blocks of about ``_BLOCK_PAIRS``
+    eligible pairs."""
+    count: dict[int, int] = {}
+    order: dict[int, tuple[int, int, int]] = {}
+    for mine in eligible:
+        for s in mine:
+            count[s.id] = count.get(s.id, 0) + 1
+            order[s.id] = (s.start, s.end, s.id)
+    blocks: list[set[int]] = []
+    current: set[int] = set()
+    size = 0
+    for slot_id in sorted(count, key=order.__getitem__):
+        if size >= _BLOCK_PAIRS:
+            blocks.append(current)
+            current, size = set(), 0
+        current.add(slot_id)
+        size += count[slot_id]
+    if current:
+        blocks.append(current)
+    # A small last block joins the one before it.
+    if len(blocks) > 1 and sum(count[i] for i in blocks[-1]) < _BLOCK_PAIRS // 2:
+        blocks[-2] |= blocks.pop()
+    return blocks
+
+
+def _optimise(ctx: _Context, time_limit: float) -> str:
+    """Fill ``ctx.assigned``; return the status."""
+    blocks = _blocks(ctx.eligible)
+    budget = max(time_limit, 0.01) * _DETERMINISTIC_SHARE
+    if len(blocks) <= 2:
+        proven = _Window(ctx, set().union(*blocks)).run(budget)
+        if all(proven):
+            return OPTIMAL
+        return FEASIBLE_COVERAGE_PROVEN if proven[0] else FEASIBLE
+
+    windows = [blocks[k] | blocks[k + 1] for k in range(len(blocks) - 1)]
+    sizes = [sum(1 for mine in ctx.eligible for s in mine if s.id in w) for w in windows]
+    total = sum(sizes)
+    # Rolling pass: each window sees the placements made before it, nothing after it yet.
+    first = budget * _FIRST_PASS_SHARE
+    for w, size in zip(windows, sizes, strict=True):
+        _Window(ctx, w).run(first * size / total)
+    # Improvement passes, each window with the rest of the plan in place, while budget lasts.
+    while ctx.deterministic_used < budget and time.monotonic() < ctx.deadline:
+        before = {k: sorted(v) for k, v in ctx.assigned.items()}
+        left = budget - ctx.deterministic_used
+        for w, size in zip(windows, sizes, strict=True):
+            if ctx.deterministic_used >= budget or time.monotonic() >= ctx.deadline:
+                break
+            _Window(ctx, w).run(left * size / total)
+        if before == {k: sorted(v) for k, v in ctx.assigned.items()}:
+            break
+    return WINDOWED
 
 
 def propose(problem: Problem, *, time_limit: float = 10.0) -> Proposal:
     """Propose placements: most places covered, then hours as even as possible, then as many
-    preferred slots as possible. ``time_limit`` (seconds) bounds the three solves together."""
-    _unique_ids([s.id for s in problem.slots], "slot")
-    _unique_ids([c.id for c in problem.candidates], "candidate")
+    preferred slots as possible. ``time_limit`` (seconds) bounds the whole call."""
+    started = time.monotonic()
+    if len({s.id for s in problem.slots}) != len(problem.slots):
+        raise ValueError("slot ids must be unique")
+    if len({c.id for c in problem.candidates}) != len(problem.candidates):
+        raise ValueError("candidate ids must be unique")
     buffer = max(0, problem.travel_buffer_minutes) * 60_000_000
     slots = sorted((_slot(s) for s in problem.slots), key=lambda s: s.id)
     volunteers = [_volunteer(c) for c in sorted(problem.candidates, key=lambda c: c.id)]
 
-    # Eligible pairs, found per volunteer by scanning the slots that start in each window.
+    # Eligible pairs, found per volunteer by scanning the slots that start in each window;
+    # `covering` remembers who is available at all, for the reasons given to staff.
     open_slots = sorted(
         (s for s in slots if s.places > 0 and s.end > s.start),
         key=lambda s: (s.start, s.end, s.id),
     )
     open_starts = [s.start for s in open_slots]
     eligible: list[list[_Slot]] = []
-    for vol in volunteers:
+    covering: dict[int, list[int]] = {}
+    for vi, vol in enumerate(volunteers):
         mine: list[_Slot] = []
         for w_start, w_end in vol.windows:
             i = bisect.bisect_left(open_starts, w_start)
             while i < len(open_slots) and open_starts[i] < w_end:
                 slot = open_slots[i]
                 i += 1
-                if (
-                    slot.end <= w_end
-                    and slot.id not in vol.excluded
-                    and vol.commitment_block(slot, buffer) is None
-                ):
+                if slot.end > w_end:
+                    continue
+                covering.setdefault(slot.id, []).append(vi)
+                if slot.id not in vol.excluded and vol.commitment_block(slot, buffer) is None:
                     mine.append(slot)
         eligible.append(mine)
 
-    chosen, status = _optimise(volunteers, eligible, buffer, time_limit)
+    unit = 0
+    for mine in eligible:
+        for slot in mine:
+            unit = math.gcd(unit, slot.duration)
+    for vol in volunteers:
+        for c_start, c_end, _ in vol.commitments:
+            unit = math.gcd(unit, c_end - c_start)
+    ctx = _Context(
+        volunteers=volunteers,
+        eligible=eligible,
+        buffer=buffer,
+        unit=max(unit, 1),
+        deadline=started + max(time_limit, 0.01),
+        held=[{} for _ in volunteers],
+    )
+    status = _optimise(ctx, time_limit) if any(eligible) else OPTIMAL
 
-    placed_by_volunteer: dict[int, list[_Slot]] = {v.id: [] for v in volunteers}
-    placed_in_slot: dict[int, set[int]] = {}
-    placements: list[Placement] = []
-    for vol, slot in chosen:
-        placed_by_volunteer[vol.id].append(slot)
-        placed_in_slot.setdefault(slot.id, set()).add(vol.id)
-        placements.append(Placement(slot_id=slot.id, volunteer_id=vol.id))
-    placements.sort(key=lambda p: (p.slot_id, p.volunteer_id))
-
+    placements = sorted(
+        (
+            Placement(slot_id=slot_id, volunteer_id=volunteers[vi].id)
+            for slot_id, vis in ctx.assigned.items()
+            for vi in vis
+        ),
+        key=lambda p: (p.slot_id, p.volunteer_id),
+    )
     unfilled: list[Unfilled] = []
     for slot in slots:
-        left = slot.places - len(placed_in_slot.get(slot.id, ()))
+        left = slot.places - len(ctx.assigned.get(slot.id, ()))
         if left > 0:
-            reason = _reason(slot, volunteers, placed_by_volunteer, placed_in_slot, buffer)
+            reason = _reason(slot, ctx, covering.get(slot.id, []))
             unfilled.append(Unfilled(slot_id=slot.id, places=left, reason=reason))
-
     hours = {
-        v.id: round(
-            (v.base + sum(s.duration for s in placed_by_volunteer[v.id])) / _MICROS_PER_HOUR, 2
+        vol.id: round(
+            (vol.base + sum(s.duration for s in ctx.held[vi].values())) / _MICROS_PER_HOUR, 2
         )
-        for v in volunteers
+        for vi, vol in enumerate(volunteers)
     }
     return Proposal(
         placements=placements,
@@ -380,153 +588,31 @@ def propose(problem: Problem, *, time_limit: float = 10.0) -> Proposal:
     )
 
 
-def _optimise(
-    volunteers: Sequence[_Volunteer],
-    eligible: Sequence[Sequence[_Slot]],
-    buffer: int,
-    time_limit: float,
-) -> tuple[list[tuple[_Volunteer, _Slot]], str]:
-    """Build the CP-SAT model over the eligible pairs and run the three stages."""
-    pairs: list[tuple[_Volunteer, _Slot]] = [
-        (vol, slot) for vol, mine in zip(volunteers, eligible, strict=True) for slot in mine
-    ]
-    if not pairs:
-        return [], OPTIMAL
-    model = cp_model.CpModel()
-    x = [model.new_bool_var("") for _ in pairs]
-
-    by_slot: dict[int, list[cp_model.IntVar]] = {}
-    for var, (_, slot) in zip(x, pairs, strict=True):
-        by_slot.setdefault(slot.id, []).append(var)
-    places = {slot.id: slot.places for _, slot in pairs}
-    for slot_id, group in by_slot.items():
-        if len(group) > places[slot_id]:
-            model.add(cp_model.LinearExpr.sum(group) <= places[slot_id])
-
-    # Durations in a common unit (the gcd), so loads are small exact integers.
-    unit = 0
-    for _, slot in pairs:
-        unit = math.gcd(unit, slot.duration)
-    for vol in volunteers:
-        for c_start, c_end, _ in vol.commitments:
-            unit = math.gcd(unit, c_end - c_start)
-
-    loads: list[tuple[_Volunteer, list[cp_model.IntVar], list[int], int]] = []
-    first = 0
-    for vol, mine in zip(volunteers, eligible, strict=True):
-        if not mine:
-            continue
-        own = x[first : first + len(mine)]
-        first += len(mine)
-        for clique in _clash_cliques(mine, buffer):
-            model.add_at_most_one(own[k] for k in clique)
-        units = [s.duration // unit for s in mine]
-        covered = _merge((s.start, s.end) for s in mine)
-        cap = min(sum(units), sum(e - s for s, e in covered) // unit)
-        loads.append((vol, own, units, cap))
-
-    # Squared load as a convex piecewise-linear cost over segments of `width` units.
-    width = max(1, math.ceil(max(cap for *_, cap in loads) / _MAX_SEGMENTS))
-    segments: list[cp_model.IntVar] = []
-    segment_caps: list[int] = []
-    costs: list[int] = []
-    seg_spans: list[tuple[int, int, list[int]]] = []  # (first segment, count, units) per load
-    for vol, own, units, cap in loads:
-        base = vol.base // unit
-        count = math.ceil(cap / width)
-        start = len(segments)
-        for k in range(count):
-            segment_caps.append(min(width, cap - k * width))
-            segments.append(model.new_int_var(0, segment_caps[-1], ""))
-            costs.append(2 * base + (2 * k + 1) * width)
-        model.add(
-            cp_model.LinearExpr.sum(segments[start:])
-            == cp_model.LinearExpr.weighted_sum(own, units)
-        )
-        seg_spans.append((start, count, units))
-
-    stages = _Stages(model, [*x, *segments], time_limit)
-    coverage = cp_model.LinearExpr.sum(x)
-    fairness = cp_model.LinearExpr.weighted_sum(segments, costs)
-    preferred = [var for var, (vol, slot) in zip(x, pairs, strict=True) if slot.id in vol.preferred]
-
-    def with_segments(chosen: Sequence[int]) -> list[int]:
-        """Complete an assignment of ``x`` with the cheapest segment values."""
-        values = list(chosen)
-        first = 0
-        for start, count, units in seg_spans:
-            load = sum(u * chosen[first + k] for k, u in enumerate(units))
-            first += len(units)
-            for k in range(count):
-                values.append(max(0, min(load - k * width, segment_caps[start + k])))
-        return values
-
-    best: Sequence[int] = with_segments([0] * len(x))
-    stages.hint(best)
-    model.maximize(coverage)
-    found = stages.solve(_STAGE_SHARES[0])
-    if found is not None:
-        best = found
-    model.add(coverage == sum(best[: len(x)]))
-
-    stages.hint(with_segments(best[: len(x)]))
-    model.minimize(fairness)
-    found = stages.solve(_STAGE_SHARES[1])
-    best = found if found is not None else with_segments(best[:len(x)])
-
-    if preferred:
-        model.add(fairness <= sum(c * v for c, v in zip(costs, best[len(x) :], strict=True)))
-        stages.hint(best)
-        model.maximize(cp_model.LinearExpr.sum(preferred))
-        found = stages.solve(_STAGE_SHARES[2])
-        if found is not None:
-            best = found
-
-    if all(stages.proven):
-        status = OPTIMAL
-    elif stages.proven[0]:
-        status = FEASIBLE_COVERAGE_PROVEN
-    else:
-        status = FEASIBLE
-    return [pair for pair, value in zip(pairs, best, strict=False) if value], status
-
-
-def _reason(
-    slot: _Slot,
-    volunteers: Sequence[_Volunteer],
-    placed_by_volunteer: dict[int, list[_Slot]],
-    placed_in_slot: dict[int, set[int]],
-    buffer: int,
-) -> str:
+def _reason(slot: _Slot, ctx: _Context, covering: Sequence[int]) -> str:
     """Plain words for staff on why places in ``slot`` stay empty, found by checking what
     stops each volunteer whose availability covers it."""
     if slot.end <= slot.start:
         return INVALID_SLOT
-    here = placed_in_slot.get(slot.id, set())
-    available = busy = held = travel = declined = free = False
-    for vol in volunteers:
-        if not vol.covers(slot.start, slot.end):
-            continue
-        available = True
-        if vol.id in here:
+    if not covering:
+        return NOBODY_AVAILABLE
+    here = ctx.assigned.get(slot.id, [])
+    busy = held = travel = declined = free = False
+    for vi in covering:
+        vol = ctx.volunteers[vi]
+        if vi in here:
             continue
         if slot.id in vol.excluded:
             declined = True
             continue
-        block = vol.commitment_block(slot, buffer)
+        block = vol.commitment_block(slot, ctx.buffer)
         if block == "held":
             held = True
         elif block == "travel":
             travel = True
-        elif any(
-            _clash(p.start, p.end, p.venue, slot.start, slot.end, slot.venue, buffer)
-            for p in placed_by_volunteer[vol.id]
-        ):
+        elif any(slot.clashes(p, ctx.buffer) for p in ctx.held[vi].values()):
             busy = True
         else:
             free = True
-    if not available:
-        return NOBODY_AVAILABLE
     if free:
         return STOPPED_EARLY
     causes = [

@@ -7,6 +7,8 @@ the festival already there and changes nothing.
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from festival.accounts.schemas import Identity
+from festival.clips import service as clip_service
+from festival.clips.service import ClipServices
 from festival.crew import service as crew
 from festival.crew.schemas import (
     AssignIn,
@@ -25,6 +29,7 @@ from festival.crew.schemas import (
     Window,
 )
 from festival.db.engine import Database
+from festival.demo.media import make_demo_clip
 from festival.errors import FestivalError, NotFound
 from festival.programme import service
 from festival.programme.schemas import (
@@ -48,8 +53,12 @@ def _aware(value: datetime, zone: ZoneInfo) -> datetime:
     return value.replace(tzinfo=zone)
 
 
-async def load_demo(db: Database) -> str:
-    """Create the demo festival if it is not there yet; say what happened."""
+async def load_demo(db: Database, clips: ClipServices | None = None) -> str:
+    """Create the demo festival if it is not there yet; say what happened.
+
+    With ``clips`` (the media store and job queue) it also makes a few generated
+    interview clips, processes them and captions them.
+    """
     data = demo_data()
     info = data["festival"]
     try:
@@ -87,8 +96,9 @@ async def load_demo(db: Database) -> str:
             PersonIn(name=person["name"], organisation=person.get("organisation", "")),
         )
         people[person["key"]] = made_person.id
+    sessions: dict[str, int] = {}
     for session in data["sessions"]:
-        await service.create_session(
+        made_session = await service.create_session(
             db,
             festival.slug,
             SessionIn(
@@ -109,12 +119,66 @@ async def load_demo(db: Database) -> str:
                 ],
             ),
         )
+        sessions[session["key"]] = made_session.id
     placed = await _load_crew(db, festival.slug, zone, data.get("volunteers", []))
+    made = 0
+    if clips is not None:
+        made = await _load_clips(clips, festival.slug, data, sessions)
     return (
         f"Loaded the demo festival {festival.name!r}: {len(data['sessions'])} sessions in "
         f"{len(rooms)} rooms, {len(data.get('volunteers', []))} volunteers with {placed} "
-        f"interview places filled. See /festivals/{festival.slug}."
+        f"interview places filled, {made} interview clips. See /festivals/{festival.slug}."
     )
+
+
+async def _load_clips(
+    clips: ClipServices, slug: str, data: dict[str, Any], sessions: dict[str, int]
+) -> int:
+    """Generated clips filmed at the slot after their session, by whoever holds it."""
+    festival = await service.get_festival(clips.db, slug)
+    made: list[tuple[int, list[str]]] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n, entry in enumerate(data.get("clips", [])):
+            session_id = sessions[entry["session"]]
+            slot = next(
+                (s for s in await crew.list_slots(clips.db, slug, session_id=session_id)), None
+            )
+            holder = slot.live[0].volunteer_id if slot and slot.live else None
+            path = await asyncio.to_thread(
+                make_demo_clip,
+                Path(folder) / f"interview-{n + 1}.mp4",
+                entry["title"],
+                colour=tuple(entry.get("colour", (29, 112, 184))),
+            )
+            clip_id = await clip_service.import_file(
+                clips,
+                path,
+                festival_id=festival.id,
+                volunteer_id=holder,
+                slot_id=slot.id if slot else None,
+                title=entry["title"],
+            )
+            made.append((clip_id, entry.get("captions", [])))
+    await clips.jobs.run_until_idle()
+    for clip_id, lines in made:
+        if lines:
+            await clip_service.save_captions(clips, clip_id, _captions(lines).encode())
+    return len(made)
+
+
+def _captions(lines: list[str]) -> str:
+    """WebVTT with the lines spread evenly over the first six seconds."""
+    step = 6.0 / max(1, len(lines))
+    cues = [
+        f"{_clock(n * step)} --> {_clock((n + 1) * step - 0.1)}\n{line}"
+        for n, line in enumerate(lines)
+    ]
+    return "WEBVTT\n\n" + "\n\n".join(cues) + "\n"
+
+
+def _clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"00:{int(minutes):02d}:{rest:06.3f}"
 
 
 async def _load_crew(db: Database, slug: str, zone: ZoneInfo, people: list[dict[str, Any]]) -> int:
