@@ -111,8 +111,13 @@ def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
 def test_invite_volunteer_prints_a_link_whose_token_signs_them_in(tmp_path: Path) -> None:
     assert festival(tmp_path, "demo").returncode == 0
     run = festival(
-        tmp_path, "invite-volunteer", "new@crew.test", "--festival", "coproduction-week-2019",
-        "--name", "New Volunteer",
+        tmp_path,
+        "invite-volunteer",
+        "new@crew.test",
+        "--festival",
+        "coproduction-week-2019",
+        "--name",
+        "New Volunteer",
     )
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()

@@ -73,9 +73,7 @@ async def test_demo_clips_have_posters_renditions_and_captions(
     message = await load_demo(app.state.db, app.state.clips)
     assert "3 interview clips" in message
     slug = demo_data()["festival"]["slug"]
-    clips = (
-        await client.get(f"/api/v1/clips?festival={slug}", headers=staff_headers)
-    ).json()
+    clips = (await client.get(f"/api/v1/clips?festival={slug}", headers=staff_headers)).json()
     assert len(clips) == len(demo_data()["clips"])
     for clip in clips:
         assert clip["state"] == "ready"

@@ -252,6 +252,7 @@ async def import_file(
     """Take a video file already on this machine as a clip (the demo, staff imports):
     the same record and processing as an upload, without the upload."""
     digest = await asyncio.to_thread(_sha256, source)
+    size = (await asyncio.to_thread(source.stat)).st_size
     key = services.engine.key_for(f"import-{digest[:32]}")
     await services.store.put_file(key, source)
     async with services.db.write() as conn:
@@ -266,7 +267,7 @@ async def import_file(
                 "original_filename": safe_filename(source.name),
                 "content_type": "video/mp4",
                 "original_key": key,
-                "original_size": source.stat().st_size,
+                "original_size": size,
                 "original_sha256": digest,
                 "state": "processing",
             },

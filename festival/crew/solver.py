@@ -149,9 +149,7 @@ class _Slot:
         return self.end - self.start
 
     def clashes(self, other: _Slot, buffer: int) -> bool:
-        return _clash(
-            self.start, self.end, self.venue, other.start, other.end, other.venue, buffer
-        )
+        return _clash(self.start, self.end, self.venue, other.start, other.end, other.venue, buffer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,7 +342,9 @@ class _Window:
                 model.add(cp_model.LinearExpr.sum(group) <= places[slot_id])
 
         # Squared load as a convex piecewise-linear cost over segments of `width` units.
-        width = self.width = max(1, math.ceil(max((ld[3] for ld in loads), default=0) / _MAX_SEGMENTS))
+        width = self.width = max(
+            1, math.ceil(max((ld[3] for ld in loads), default=0) / _MAX_SEGMENTS)
+        )
         for first, units, base, cap in loads:
             start, count = len(self.segments), math.ceil(cap / width)
             for k in range(count):

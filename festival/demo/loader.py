@@ -121,13 +121,13 @@ async def load_demo(db: Database, clips: ClipServices | None = None) -> str:
         )
         sessions[session["key"]] = made_session.id
     placed = await _load_crew(db, festival.slug, zone, data.get("volunteers", []))
-    made = 0
+    clip_count = 0
     if clips is not None:
-        made = await _load_clips(clips, festival.slug, data, sessions)
+        clip_count = await _load_clips(clips, festival.slug, data, sessions)
     return (
         f"Loaded the demo festival {festival.name!r}: {len(data['sessions'])} sessions in "
         f"{len(rooms)} rooms, {len(data.get('volunteers', []))} volunteers with {placed} "
-        f"interview places filled, {made} interview clips. See /festivals/{festival.slug}."
+        f"interview places filled, {clip_count} interview clips. See /festivals/{festival.slug}."
     )
 
 

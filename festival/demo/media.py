@@ -53,7 +53,9 @@ def make_demo_clip(
         assert isinstance(audio, av.AudioStream)
         audio.layout = "mono"
         for index in range(int(seconds * FPS)):
-            frame = av.VideoFrame.from_image(_frame(index, seconds, title, colour))
+            frame = av.VideoFrame.from_image(  # type: ignore[no-untyped-call]
+                _frame(index, seconds, title, colour)
+            )
             frame.pts = index
             out.mux(video.encode(frame.reformat(format="yuv420p")))
         out.mux(video.encode(None))

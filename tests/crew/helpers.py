@@ -79,11 +79,20 @@ class Crew:
             "headers": {"Authorization": f"Bearer {invitation['token']}"},
         }
 
-    async def slot(self, start: float, end: float, room: str = "N1", capacity: int = 1) -> dict[str, Any]:
+    async def slot(
+        self, start: float, end: float, room: str = "N1", capacity: int = 1
+    ) -> dict[str, Any]:
         return await self.post(  # type: ignore[no-any-return]
             "/slots",
-            {"starts_at": at(start), "ends_at": at(end), "room_id": self.rooms[room], "capacity": capacity},
+            {
+                "starts_at": at(start),
+                "ends_at": at(end),
+                "room_id": self.rooms[room],
+                "capacity": capacity,
+            },
         )
 
     async def assign(self, slot_id: int, volunteer_id: int, status: int = 201) -> Any:
-        return await self.post(f"/slots/{slot_id}/assignments", {"volunteer_id": volunteer_id}, status)
+        return await self.post(
+            f"/slots/{slot_id}/assignments", {"volunteer_id": volunteer_id}, status
+        )

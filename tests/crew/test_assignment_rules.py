@@ -19,7 +19,9 @@ async def test_trained_free_volunteer_is_assigned_and_counted(crew: Crew) -> Non
     assert [(a["volunteer_name"], a["status"], a["source"]) for a in result["assignments"]] == [
         ("Ada", "assigned", "staff")
     ]
-    volunteer = (await crew.client.get(f"{crew.base}/volunteers/{ada['id']}", headers=crew.staff)).json()
+    volunteer = (
+        await crew.client.get(f"{crew.base}/volunteers/{ada['id']}", headers=crew.staff)
+    ).json()
     assert volunteer["counts"] == {"slots": 1, "hours": 0.25, "no_shows": 0, "declined": 0}
     assert volunteer["trained"] is True
 

@@ -43,7 +43,9 @@ async def test_expired_and_revoked_invites_are_refused(crew: Crew, db: Database)
     assert expired.json()["detail"] == "This invite link has expired."
 
     nia = await crew.volunteer("nia@crew.test")
-    revoked = await crew.client.post(f"{crew.base}/volunteers/{nia['id']}/revoke", headers=crew.staff)
+    revoked = await crew.client.post(
+        f"{crew.base}/volunteers/{nia['id']}/revoke", headers=crew.staff
+    )
     assert revoked.status_code == 204
     refused = await crew.client.get("/api/v1/volunteer/me", headers=nia["headers"])
     assert refused.status_code == 401
@@ -54,18 +56,26 @@ async def test_volunteer_sets_profile_and_availability(crew: Crew) -> None:
     oz = await crew.volunteer("oz@crew.test", free=None)
     profile = await crew.client.patch(
         "/api/v1/volunteer/me",
-        json={"display_name": "Oz", "pronouns": "they/them", "phone": "+44 7700 900123",
-              "access_needs": "Needs a seat between slots"},
+        json={
+            "display_name": "Oz",
+            "pronouns": "they/them",
+            "phone": "+44 7700 900123",
+            "access_needs": "Needs a seat between slots",
+        },
         headers=oz["headers"],
     )
     assert profile.status_code == 200, profile.text
     assert profile.json()["pronouns"] == "they/them"
-    windows = {"windows": [
-        {"starts_at": at(1), "ends_at": at(3)},
-        {"starts_at": at(2), "ends_at": at(4)},
-        {"starts_at": at(6), "ends_at": at(7)},
-    ]}
-    saved = await crew.client.put("/api/v1/volunteer/availability", json=windows, headers=oz["headers"])
+    windows = {
+        "windows": [
+            {"starts_at": at(1), "ends_at": at(3)},
+            {"starts_at": at(2), "ends_at": at(4)},
+            {"starts_at": at(6), "ends_at": at(7)},
+        ]
+    }
+    saved = await crew.client.put(
+        "/api/v1/volunteer/availability", json=windows, headers=oz["headers"]
+    )
     assert saved.status_code == 200
     assert len(saved.json()["windows"]) == 2  # the overlapping two are joined
 
@@ -195,9 +205,9 @@ async def test_no_show_is_recorded_and_counted(crew: Crew) -> None:
     )
     assert marked.status_code == 201
     assert marked.json()["assignments"][0]["status"] == "no_show"
-    counts = (await crew.client.get(f"{crew.base}/volunteers/{xan['id']}", headers=crew.staff)).json()[
-        "counts"
-    ]
+    counts = (
+        await crew.client.get(f"{crew.base}/volunteers/{xan['id']}", headers=crew.staff)
+    ).json()["counts"]
     assert counts == {"slots": 0, "hours": 0.0, "no_shows": 1, "declined": 0}
 
 
@@ -211,10 +221,14 @@ async def test_calendar_feed_follows_assignments_and_can_be_replaced(crew: Crew)
     assert feed.status_code == 200
     assert feed.headers["content-type"].startswith("text/calendar")
     events = icalendar.Calendar.from_ical(feed.content).walk("VEVENT")
-    assert [str(e["UID"]) for e in events] == [f"slot-{slot['id']}-volunteer-{yas['id']}@festival.test"]
+    assert [str(e["UID"]) for e in events] == [
+        f"slot-{slot['id']}-volunteer-{yas['id']}@festival.test"
+    ]
     assert str(events[0]["LOCATION"]) == "N1, North Hall"
 
-    await crew.client.delete(f"{crew.base}/slots/{slot['id']}/assignments/{yas['id']}", headers=crew.staff)
+    await crew.client.delete(
+        f"{crew.base}/slots/{slot['id']}/assignments/{yas['id']}", headers=crew.staff
+    )
     emptied = icalendar.Calendar.from_ical((await crew.client.get(path)).content)
     assert emptied.walk("VEVENT") == []
 
