@@ -25,7 +25,7 @@ $(NODE_STAMP): package.json package-lock.json
 system-packages:
 	./scripts/install-system-packages
 
-run: $(PY_STAMP)
+run: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/festival migrate
 	$(BIN)/festival demo
 	$(BIN)/festival serve --host $(HOST) --port $(PORT)

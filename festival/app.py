@@ -25,7 +25,9 @@ from festival import formatting
 from festival.accounts.routes import AccountsController, StaffPages
 from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
 from festival.clips import service as clip_service
+from festival.clips.pages import UploadPages
 from festival.clips.routes import ClipsController, MediaFiles, UploadsController
+from festival.clips.staff_pages import StaffClipPages
 from festival.clips.service import ClipServices, DatabaseStates
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
 from festival.crew.staff_pages import StaffCrewPages
@@ -137,10 +139,12 @@ def create_app(settings: Settings) -> Litestar:
             VolunteerController,
             VolunteerCalendar,
             VolunteerPages,
+            UploadPages,
             StaffCrewPages,
             UploadsController,
             ClipsController,
             MediaFiles,
+            StaffClipPages,
             PublicPages,
             StaffProgrammePages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),

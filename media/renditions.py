@@ -57,6 +57,9 @@ __all__ = [
 AUDIO_RATE: Final = 48_000
 AUDIO_BIT_RATE: Final = 128_000
 MAX_DECODE_ERRORS: Final = 50
+SCALE_FLAGS = "bicubic"
+ENCODER_THREADING = "FRAME"
+"""x264 frame threads: best throughput (slice threads cut latency, which a file job doesn't need)."""
 STANDARD_RATES: Final = (
     Fraction(24000, 1001),
     Fraction(24),
@@ -242,7 +245,7 @@ class _Rendition:
         self.video_out.codec_context.time_base = 1 / self.rate
         self.video_out.codec_context.gop_size = max(1, round(float(self.rate) * 2))
         self.video_out.codec_context.thread_count = self.threads
-        self.video_out.codec_context.thread_type = "FRAME"
+        self.video_out.codec_context.thread_type = ENCODER_THREADING
 
         self.audio_out: AudioStream | None = None
         self.resampler: AudioResampler | None = None
@@ -254,7 +257,9 @@ class _Rendition:
 
         self.graph: Graph | None = None
         self.graph_input: tuple[int, int, str] = (0, 0, "")
-        self.origin: int | None = None  # pts of the first video frame
+        # The time that becomes 0 in the output: the start of the video stream (its first
+        # frame when the container does not say), in the video stream's time base.
+        self.origin: int | None = self.video_in.start_time
         self.last_in_pts = 0
         self.frames_out = 0
         self.last_pts = -1
@@ -278,7 +283,7 @@ class _Rendition:
                 time_base=self.video_in.time_base,
             ),
             graph.add("fps", fps=str(self.rate)),
-            graph.add("scale", w=str(scaled[0]), h=str(scaled[1]), flags="bicubic"),
+            graph.add("scale", w=str(scaled[0]), h=str(scaled[1]), flags=SCALE_FLAGS),
         ]
         if rotation == 90:
             nodes.append(graph.add("transpose", dir="clock"))

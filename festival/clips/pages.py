@@ -175,7 +175,8 @@ class UploadPages(Controller):
             return _vendor_missing(request)
         return File(
             script,
-            media_type="text/javascript; charset=utf-8",
+            filename=TUS_CLIENT.name,
+            media_type="text/javascript",
             content_disposition_type="inline",
             headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
         )

@@ -106,3 +106,12 @@ class Upload(msgspec.Struct):
 class MyClips(msgspec.Struct):
     uploads: list[Upload]
     clips: list[Clip]
+
+
+class ClipLine(msgspec.Struct):
+    """One clip in the staff list: who filmed it and when."""
+
+    clip: Clip
+    filmed_by: str
+    slot_starts_at: datetime | None
+    session_title: str

@@ -28,6 +28,7 @@ from festival.clips.schemas import (
     MEDIA_FILES,
     STATE_WORDS,
     Clip,
+    ClipLine,
     ClipPatch,
     ClipRow,
     MyClips,
@@ -584,3 +585,24 @@ async def media_file(
         size=size,
         filename=clip.original_filename if name == "original" else name,
     )
+
+
+async def festival_clips(db: Database, identity: Identity, slug: str) -> list[ClipLine]:
+    """Every clip of a festival for the staff list, newest first."""
+    clips = await list_clips(db, identity, festival=slug)
+    volunteers = {v.id: v.name for v in await crew.list_volunteers(db, slug)}
+    slots = {s.id: s for s in await crew.list_slots(db, slug)}
+    lines = []
+    for clip in clips:
+        slot = slots.get(clip.slot_id) if clip.slot_id else None
+        lines.append(
+            ClipLine(
+                clip=clip,
+                filmed_by=volunteers.get(clip.volunteer_id, "Festival staff")
+                if clip.volunteer_id
+                else "Festival staff",
+                slot_starts_at=slot.starts_at if slot else None,
+                session_title=slot.session.title if slot and slot.session else "",
+            )
+        )
+    return lines

@@ -107,11 +107,16 @@ _MICROS_PER_HOUR = 3_600_000_000
 _SEED = 20_250_601
 _MAX_SEGMENTS = 64
 _BLOCK_PAIRS = 1_500
+_LP_PAIRS = 4_000
 # CP-SAT's deterministic time runs slower than the wall clock on these models (presolve
 # counts little), so only this share of the time limit is handed out as deterministic time.
 _DETERMINISTIC_SHARE = 0.5
 # Within one window: shares of its budget for coverage, fairness and preferences.
 _STAGE_SHARES = (0.3, 0.5, 0.2)
+# Deterministic time for the first, plain-search try at coverage.
+_QUICK_BUDGET = 0.05
+# Least deterministic time for one window.
+_WINDOW_FLOOR = 0.15
 # Share of the budget for the first, rolling pass when there are several windows.
 _FIRST_PASS_SHARE = 0.7
 
@@ -293,7 +298,6 @@ class _Context:
     assigned: dict[int, list[int]] = field(default_factory=dict)  # slot id -> volunteer idx
     held: list[dict[int, _Slot]] = field(default_factory=list)  # volunteer idx -> placements
     deterministic_used: float = 0.0
-    hit_limit: bool = False
 
 
 class _Window:
@@ -311,7 +315,6 @@ class _Window:
         self.segments: list[cp_model.IntVar] = []
         self.segment_caps: list[int] = []
         self.costs: list[int] = []
-        spans: list[tuple[int, list[int], int, int]] = []  # first x, units, first segment, n
         loads: list[tuple[int, list[int], int, int]] = []  # first x, units, base, cap
         for vi, vol in enumerate(ctx.volunteers):
             outside = [s for sid, s in ctx.held[vi].items() if sid not in slot_ids]
@@ -341,11 +344,17 @@ class _Window:
             if len(group) > places[slot_id]:
                 model.add(cp_model.LinearExpr.sum(group) <= places[slot_id])
 
-        # Squared load as a convex piecewise-linear cost over segments of `width` units.
-        width = self.width = max(
-            1, math.ceil(max((ld[3] for ld in loads), default=0) / _MAX_SEGMENTS)
-        )
-        for first, units, base, cap in loads:
+        self.loads = loads
+        self.preferred = preferred
+        self.width = 1
+        self.spans: list[tuple[int, list[int], int, int]] = []  # x, units, segment, count
+
+    def _add_fairness(self) -> None:
+        """Add the squared loads as a convex piecewise-linear cost over segments of `width`
+        units. Only after the coverage stage: the extra variables slow its search down."""
+        model = self.model
+        width = self.width = max(1, math.ceil(max(ld[3] for ld in self.loads) / _MAX_SEGMENTS))
+        for first, units, base, cap in self.loads:
             start, count = len(self.segments), math.ceil(cap / width)
             for k in range(count):
                 self.segment_caps.append(min(width, cap - k * width))
@@ -355,10 +364,7 @@ class _Window:
                 cp_model.LinearExpr.sum(self.segments[start:])
                 == cp_model.LinearExpr.weighted_sum(self.x[first : first + len(units)], units)
             )
-            spans.append((first, units, start, count))
-        self.spans = spans
-        self.preferred = preferred
-        self.indices = [v.index for v in (*self.x, *self.segments)]
+            self.spans.append((first, units, start, count))
 
     def current(self) -> list[int]:
         """The plan's present values of ``x``."""
@@ -374,18 +380,34 @@ class _Window:
                 values.append(max(0, min(load - k * self.width, self.segment_caps[start + k])))
         return values
 
-    def _solve(self, hint: Sequence[int], budget: float) -> tuple[list[int] | None, bool]:
+    def _solve(
+        self,
+        variables: Sequence[cp_model.IntVar],
+        hint: Sequence[int],
+        budget: float,
+        *,
+        lp: bool,
+    ) -> tuple[list[int] | None, bool]:
+        """One CP-SAT run of the current objective: values of ``variables`` (or ``None`` if no
+        solution was found) and whether it is proven optimal."""
         model = self.model
         model.clear_hints()
-        model.proto.solution_hint.vars.extend(self.indices)
-        model.proto.solution_hint.values.extend(hint)
+        if any(hint):  # an all-zero hint steers the search towards empty plans
+            model.proto.solution_hint.vars.extend(v.index for v in variables)
+            model.proto.solution_hint.values.extend(hint)
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
         params.random_seed = _SEED
-        params.cp_model_probing_level = 0
-        params.symmetry_level = 0
-        params.max_presolve_iterations = 1
+        if lp:
+            params.cp_model_probing_level = 0
+            params.symmetry_level = 0
+            params.max_presolve_iterations = 1
+        else:
+            # Plain search: no presolve, no LP relaxation. It finds near-optimal coverage
+            # at once where building the LP alone would take a large part of the budget.
+            params.linearization_level = 0
+            params.cp_model_presolve = False
         params.max_deterministic_time = max(budget, 0.005)
         params.max_time_in_seconds = max(
             0.05, min(2 * budget + 0.05, self.ctx.deadline - time.monotonic())
@@ -397,46 +419,56 @@ class _Window:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return None, False
         solution = solver.response_proto.solution
-        return [int(solution[i]) for i in self.indices], status == cp_model.OPTIMAL
+        return [int(solution[v.index]) for v in variables], status == cp_model.OPTIMAL
 
     def run(self, budget: float) -> list[bool]:
         """Solve the three stages; write the result into the plan; say which were proven."""
         n = len(self.x)
         if n == 0:
             return [True, True, True]
-        coverage = cp_model.LinearExpr.sum(self.x)
-        fairness = cp_model.LinearExpr.weighted_sum(self.segments, self.costs)
-        best = self.complete(self.current())
+        ctx = self.ctx
+        spent = ctx.deterministic_used
         proven: list[bool] = []
-        spent = self.ctx.deterministic_used
 
+        coverage = cp_model.LinearExpr.sum(self.x)
         self.model.maximize(coverage)
-        found, ok = self._solve(best, budget * _STAGE_SHARES[0])
+        chosen = self.current()
+        small = n <= _LP_PAIRS
+        found, ok = self._solve(self.x, chosen, _QUICK_BUDGET, lp=False)
+        if found is not None and sum(found) >= sum(chosen):
+            chosen = found
+        if small and not ok:  # the LP bound proves small windows optimal
+            left = budget * _STAGE_SHARES[0] - (ctx.deterministic_used - spent)
+            found, ok = self._solve(self.x, chosen, left, lp=True)
+            if found is not None and sum(found) >= sum(chosen):
+                chosen = found
         proven.append(ok)
-        if found is not None and sum(found[:n]) >= sum(best[:n]):
-            best = found
-        self.model.add(coverage == sum(best[:n]))
+        self.model.add(coverage == sum(chosen))
 
+        self._add_fairness()
+        variables = [*self.x, *self.segments]
+        fairness = cp_model.LinearExpr.weighted_sum(self.segments, self.costs)
         self.model.minimize(fairness)
-        left = budget - (self.ctx.deterministic_used - spent)
+        best = self.complete(chosen)
+        left = budget - (ctx.deterministic_used - spent)
         share = _STAGE_SHARES[1] / (_STAGE_SHARES[1] + _STAGE_SHARES[2])
-        found, ok = self._solve(self.complete(best[:n]), left * share)
+        found, ok = self._solve(variables, best, left * share, lp=small)
         proven.append(ok)
-        best = found if found is not None else self.complete(best[:n])
+        if found is not None:
+            best = found
 
         if self.preferred:
             cost = sum(c * v for c, v in zip(self.costs, best[n:], strict=True))
             self.model.add(fairness <= cost)
             self.model.maximize(cp_model.LinearExpr.sum(self.preferred))
-            left = budget - (self.ctx.deterministic_used - spent)
-            found, ok = self._solve(best, left)
+            left = budget - (ctx.deterministic_used - spent)
+            found, ok = self._solve(variables, best, left, lp=small)
             proven.append(ok)
             if found is not None:
                 best = found
         else:
             proven.append(True)
 
-        ctx = self.ctx
         for (vi, slot), value in zip(self.pairs, best, strict=False):
             holders = ctx.assigned.setdefault(slot.id, [])
             if value and vi not in holders:
@@ -445,8 +477,6 @@ class _Window:
             elif not value and vi in holders:
                 holders.remove(vi)
                 del ctx.held[vi][slot.id]
-        if not all(proven):
-            ctx.hit_limit = True
         return proven
 
 
@@ -492,7 +522,7 @@ def _optimise(ctx: _Context, time_limit: float) -> str:
     # Rolling pass: each window sees the placements made before it, nothing after it yet.
     first = budget * _FIRST_PASS_SHARE
     for w, size in zip(windows, sizes, strict=True):
-        _Window(ctx, w).run(first * size / total)
+        _Window(ctx, w).run(max(_WINDOW_FLOOR, first * size / total))
     # Improvement passes, each window with the rest of the plan in place, while budget lasts.
     while ctx.deterministic_used < budget and time.monotonic() < ctx.deadline:
         before = {k: sorted(v) for k, v in ctx.assigned.items()}
@@ -500,7 +530,7 @@ def _optimise(ctx: _Context, time_limit: float) -> str:
         for w, size in zip(windows, sizes, strict=True):
             if ctx.deterministic_used >= budget or time.monotonic() >= ctx.deadline:
                 break
-            _Window(ctx, w).run(left * size / total)
+            _Window(ctx, w).run(max(_WINDOW_FLOOR, left * size / total))
         if before == {k: sorted(v) for k, v in ctx.assigned.items()}:
             break
     return WINDOWED

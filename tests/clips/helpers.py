@@ -61,3 +61,19 @@ async def send(
     )
     assert response.status_code == status, response.text
     return response
+
+
+async def sign_in_as_staff(client: Client) -> None:
+    """Sign in through the real form (the account exists once ``staff_headers`` ran)."""
+    import re
+
+    from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+
+    page = await client.get("/staff/sign-in")
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token
+    response = await client.post(
+        "/staff/sign-in",
+        data={"_csrf_token": token.group(1), "email": STAFF_EMAIL, "password": STAFF_PASSWORD},
+    )
+    assert response.status_code == 200, response.text

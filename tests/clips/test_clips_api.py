@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from litestar import Litestar
 
-from tests.clips.helpers import Client, create, path_of, send
+from tests.clips.helpers import Client, create, path_of, send, sign_in_as_staff
 from tests.crew.helpers import Crew
 from tests.media import clips as make
 
@@ -128,3 +128,19 @@ async def test_range_requests_cover_the_whole_file_and_refuse_past_the_end(
     past = await client.get(clip["video_url"], headers={**ada, "Range": f"bytes={size}-"})
     assert past.status_code == 416
     assert past.headers["content-range"] == f"bytes */{size}"
+
+
+async def test_staff_see_every_clip_with_its_state_on_a_page(
+    client: Client, app: Litestar, crew: Crew, tmp_path: Path
+) -> None:
+    ada = (await crew.volunteer("ada@crew.test", name="Ada"))["headers"]
+    await _ready_clip(client, app, ada, tmp_path)
+    fake = make.text_as_mp4(tmp_path / "notes.mp4").read_bytes()
+    path = path_of(await create(client, ada, len(fake), filename="notes.mp4"))
+    await send(client, ada, path, 0, fake)
+    await app.state.jobs.run_until_idle()
+    await sign_in_as_staff(client)
+    page = await client.get("/staff/festivals/now-fest/clips")
+    assert page.status_code == 200
+    assert "Ready" in page.text and "Could not be used" in page.text
+    assert "Filmed by" in page.text and "Ada" in page.text

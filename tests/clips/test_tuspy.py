@@ -148,7 +148,10 @@ def test_tuspy_uploads_a_phone_clip_that_becomes_ready(
 
 def _drop_mid_request(url: str, auth: dict[str, str], offset: int, sent: bytes) -> None:
     """A PATCH whose connection dies part-way: it announces a whole chunk, sends only
-    ``sent`` and hangs up, as a phone does when the wifi goes."""
+    ``sent``, stalls and hangs up, as a phone does when the wifi goes.
+
+    The stall matters: uvicorn drops body bytes the app has not read yet when it sees
+    the connection close, so the server can only keep what it had read by then."""
     host, port = url.split("://", 1)[1].split("/", 1)[0].split(":")
     path = "/" + url.split("://", 1)[1].split("/", 1)[1]
     head = (
@@ -159,6 +162,7 @@ def _drop_mid_request(url: str, auth: dict[str, str], offset: int, sent: bytes) 
     ).encode()
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head + sent)
+        time.sleep(0.5)
 
 
 def test_tuspy_resumes_a_broken_off_upload_with_a_new_client(
@@ -192,9 +196,7 @@ def test_tuspy_resumes_a_broken_off_upload_with_a_new_client(
     with phone_clip.open("rb") as stream:
         resumed = second.uploader(file_stream=stream, url=url, chunk_size=CHUNK)
         assert resumed.offset == expected, "the resume starts at the server's offset, not 0"
-        first_patch = resumed.offset
         resumed.upload()
-    assert first_patch > 0
     assert resumed.offset == len(data)
 
     ready = _finished_clip(server, auth, phone_clip)

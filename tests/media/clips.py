@@ -238,6 +238,34 @@ def vfr_mp4(path: Path, seconds: float = 2.0) -> Path:
     return write_clip(path, seconds=seconds, timestamps=vfr_timestamps(seconds))
 
 
+def webm_recording(path: Path, seconds: float = 2.0, *, live: bool = True) -> Path:
+    """A clip recorded in the browser (MediaRecorder): VP8 + Opus WebM, portrait by rotation.
+
+    ``live`` writes it as a recorder streams it: no duration and no index in the header.
+    """
+    with av.open(str(path), "w", format="webm", options={"live": "1"} if live else {}) as out:
+        video = out.add_stream("libvpx", rate=30)
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        video.set_display_rotation(-90)
+        sound = out.add_stream("libopus", rate=48000)
+        sound.layout = "stereo"
+        for i in range(round(seconds * 30)):
+            frame = av.VideoFrame.from_ndarray(coded_picture(i, 320, 180, 90), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame.reformat(format="yuv420p")))
+        out.mux(video.encode(None))
+        for start in range(0, round(seconds * 48000), 960):
+            chunk = av.AudioFrame.from_ndarray(
+                _tone(start, 960, 48000, 2), format="fltp", layout="stereo"
+            )
+            chunk.sample_rate = 48000
+            chunk.pts = start
+            chunk.time_base = Fraction(1, 48000)
+            out.mux(sound.encode(chunk))
+        out.mux(sound.encode(None))
+    return path
+
+
 def audio_only(path: Path, seconds: float = 2.0) -> Path:
     """AAC sound in an MP4 container (a voice memo), no picture."""
     with av.open(str(path), "w", format="mp4") as out:

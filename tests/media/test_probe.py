@@ -91,6 +91,17 @@ def test_clip_without_tags(folder: Path) -> None:
     assert not info.portrait
 
 
+@pytest.mark.parametrize("live", [False, True])
+def test_browser_webm_recording(folder: Path, live: bool) -> None:
+    """MediaRecorder files often state no duration: it is measured from the packets."""
+    info = probe(clips.webm_recording(folder / f"recorded-{live}.webm", live=live))
+    assert info.container == "webm"
+    assert (info.video_codec, info.audio_codec) == ("vp8", "opus")
+    assert info.rotation == 90
+    assert (info.width, info.height) == (180, 320)
+    assert info.duration == pytest.approx(2.0, abs=0.05)
+
+
 def _empty(path: Path) -> Path:
     path.write_bytes(b"")
     return path

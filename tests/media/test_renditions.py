@@ -145,6 +145,18 @@ def test_iphone_hevc_mov_becomes_h264_mp4(tmp_path: Path) -> None:
         assert_upright(poster)
 
 
+def test_browser_webm_becomes_h264_mp4(tmp_path: Path) -> None:
+    source = clips.webm_recording(tmp_path / "recorded.webm")
+    out = tmp_path / "web.mp4"
+    result = make_web_rendition(source, out)
+    assert result.duration == pytest.approx(2.0, abs=0.05)
+    assert_plays_on_the_web(out)
+    make_poster(out, tmp_path / "p.jpg", tmp_path / "t.jpg")
+    with Image.open(tmp_path / "p.jpg") as poster:
+        assert poster.height > poster.width
+        assert_upright(poster)
+
+
 def test_1080p_portrait_becomes_720_wide(tmp_path: Path) -> None:
     source = clips.write_clip(
         tmp_path / "big.mp4",
