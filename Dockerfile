@@ -1,4 +1,11 @@
 # One festival instance: SQLite and local media in the /data volume.
+
+# The phone upload page's resumable uploader comes from npm, never from the repository.
+FROM node:20-slim AS assets
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,7 +19,9 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY festival ./festival
 COPY media ./media
-RUN pip install --no-cache-dir .
+COPY --from=assets /app/node_modules ./node_modules
+# Editable, so the package finds node_modules beside it in /app.
+RUN pip install --no-cache-dir -e .
 
 USER festival
 VOLUME ["/data"]

@@ -27,8 +27,8 @@ from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
 from festival.clips import service as clip_service
 from festival.clips.pages import UploadPages
 from festival.clips.routes import ClipsController, MediaFiles, UploadsController
-from festival.clips.staff_pages import StaffClipPages
 from festival.clips.service import ClipServices, DatabaseStates
+from festival.clips.staff_pages import StaffClipPages
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
 from festival.crew.staff_pages import StaffCrewPages
 from festival.crew.volunteer_pages import VolunteerPages

@@ -22,6 +22,7 @@ here.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import itertools
 import math
@@ -62,6 +63,7 @@ ALLOWED_DEMUXERS: Final = "mov,matroska,webm,avi,mpegts"
 """FFmpeg demuxers that may open an upload (``mov`` covers mp4, m4v, 3gp and QuickTime)."""
 
 TRY_AGAIN = "Please upload the video again as it came from your phone's camera or gallery."
+SOUND_ONLY = "This file has sound but no picture. Please upload the video file."
 
 
 class ProbeResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -113,11 +115,14 @@ def _sniff(head: bytes) -> str:
         )
     if head.startswith((b"\xff\xd8\xff", b"\x89PNG", b"GIF8")) or head[4:12] in _PHOTO_BRANDS:
         return "This is a photo, not a video. Please upload the video file."
+    if _looks_like_sound(head):
+        return SOUND_ONLY
     if head.startswith(b"%PDF"):
         return "This is a PDF document, not a video. Please upload the video file."
     if b"\x00" not in head:
         try:
-            head.decode("utf-8")
+            # Incremental: the 512 bytes may end inside a character.
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         except UnicodeDecodeError:
             pass
         else:
@@ -131,7 +136,19 @@ _EBML_MAGIC: Final = b"\x1a\x45\xdf\xa3"
 
 
 def _looks_like_video_container(head: bytes) -> bool:
-    return head[4:8] in _ISO_BOXES or head.startswith(_EBML_MAGIC) or head.startswith(b"RIFF")
+    return (
+        head[4:8] in _ISO_BOXES
+        or head.startswith(_EBML_MAGIC)
+        or (head.startswith(b"RIFF") and head[8:12] == b"AVI ")
+    )
+
+
+def _looks_like_sound(head: bytes) -> bool:
+    return (
+        head.startswith((b"ID3", b"OggS", b"fLaC", b"#!AMR", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"))
+        or (head.startswith(b"RIFF") and head[8:12] == b"WAVE")
+        or head[4:12] in (b"ftypM4A ", b"ftypM4B ")
+    )
 
 
 def _read_head(path: Path) -> bytes:
@@ -159,7 +176,7 @@ def open_media(path: str | os.PathLike[str]) -> Iterator[InputContainer]:
         )
     except av.FFmpegError as exc:
         head = _read_head(p)
-        if head[4:12] in _PHOTO_BRANDS:
+        if head[4:12] in _PHOTO_BRANDS or _looks_like_sound(head):
             raise NotAVideo(_sniff(head)) from exc
         if _looks_like_video_container(head):
             raise Truncated(
@@ -219,7 +236,7 @@ def _clockwise(counter_clockwise: float) -> int:
 
 
 def _tag_rotation(stream: VideoStream) -> int:
-    value = stream.metadata.get("rotate")
+    value = next((v for k, v in stream.metadata.items() if k.lower() == "rotate"), None)
     if not value:
         return 0
     try:
@@ -349,20 +366,20 @@ def first_frame(container: InputContainer, video: VideoStream) -> VideoFrame:
     count = 0
     for packet in container.demux(video):
         count += 1
-        if count > MAX_PROBE_PACKETS:
-            break
+        if count > MAX_PROBE_PACKETS or errors > 8:
+            raise NotAVideo(
+                "We could not find a picture we can play at the start of this video: the file "
+                "may be damaged. " + TRY_AGAIN
+            )
         try:
             frames = video.decode(packet)
         except av.FFmpegError:
             errors += 1
-            if errors > 8:
-                break
             continue
         if frames:
             return frames[0]
     raise Truncated(
-        "We could not find a picture at the start of this video: the file may be incomplete "
-        "or damaged. " + TRY_AGAIN
+        "This video ends before its first picture: the upload may not have finished. " + TRY_AGAIN
     )
 
 
@@ -391,7 +408,7 @@ def _probe_open(container: InputContainer, size: int, max_duration: float) -> Pr
     audio = container.streams.audio[0] if container.streams.audio else None
     if video is None:
         if audio is not None:
-            raise NotAVideo("This file has sound but no picture. Please upload the video file.")
+            raise NotAVideo(SOUND_ONLY)
         raise NotAVideo("This file has no picture or sound we can play. " + TRY_AGAIN)
     if video.codec_context is None:
         raise NotAVideo(
@@ -405,6 +422,17 @@ def _probe_open(container: InputContainer, size: int, max_duration: float) -> Pr
     if duration is not None and duration > max_duration:
         raise TooLarge(_too_long(duration, max_duration))
 
+    if duration is not None:
+        cut = _index_says_truncated(container, size)
+        if cut is None:
+            cut = _tail_is_missing(container, video, duration)
+            container.seek(0)
+        if cut:
+            raise Truncated(
+                "This video stops earlier than it says it should: the upload may not have "
+                "finished. " + TRY_AGAIN
+            )
+
     frame = first_frame(container, video)
     check_frame_size(frame.width, frame.height)
     rotation = rotation_of(frame, video)
@@ -417,15 +445,6 @@ def _probe_open(container: InputContainer, size: int, max_duration: float) -> Pr
             raise NotAVideo("This looks like a single picture, not a video. " + TRY_AGAIN)
         if duration > max_duration:
             raise TooLarge(_too_long(duration, max_duration))
-    else:
-        cut = _index_says_truncated(container, size)
-        if cut is None:
-            cut = _tail_is_missing(container, video, duration)
-        if cut:
-            raise Truncated(
-                "This video stops earlier than it says it should: the upload may not have "
-                "finished. " + TRY_AGAIN
-            )
 
     rate = video.average_rate or video.guessed_rate or video.base_rate
     frame_rate = float(rate) if rate else 0.0

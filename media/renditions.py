@@ -57,9 +57,9 @@ __all__ = [
 AUDIO_RATE: Final = 48_000
 AUDIO_BIT_RATE: Final = 128_000
 MAX_DECODE_ERRORS: Final = 50
-SCALE_FLAGS = "bicubic"
-ENCODER_THREADING = "FRAME"
-"""x264 frame threads: best throughput (slice threads cut latency, which a file job doesn't need)."""
+SCALE_FLAGS: Final = "bicubic"
+ENCODER_THREADING: Final = "FRAME"
+"""x264 frame threads: the best throughput (slice threads cut latency, not needed here)."""
 STANDARD_RATES: Final = (
     Fraction(24000, 1001),
     Fraction(24),

@@ -84,6 +84,8 @@ def chunk_size(text: str | None) -> int:
 async def _target(
     db: Database, settings: Settings, identity: Identity, slot: str | None
 ) -> UploadTarget:
+    """Only a slot the volunteer holds a live place in is used: the rule the tus endpoint
+    applies, so the page never offers a slot the server would then refuse."""
     if identity.is_staff:
         return UploadTarget(
             festivals=await programme.list_festivals(db),

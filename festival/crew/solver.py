@@ -29,25 +29,29 @@ fixed as a constraint and its solution becomes the hint of the next stage.
    commitments too. For a fixed total this is the variance, so hours come out as even as the
    rules allow, and anyone with many commitments gets new work last. The square is a convex
    piecewise-linear cost over segments of the load in a common duration unit (the gcd of all
-   durations, e.g. 15 minutes), exact while a volunteer's possible new load fits in
-   ``_MAX_SEGMENTS`` units, so the LP relaxation is exact for this part;
+   durations, e.g. 15 minutes), exact while a volunteer's new load fits in ``_MAX_SEGMENTS``
+   units, which keeps the LP relaxation exact for this part;
 3. maximise placements on preferred slots.
 
-Large problems
---------------
-A realistic festival (300 volunteers, 3,000 places) has ~80,000 eligible pairs; CP-SAT needs
-minutes on that model as a whole. So the slots, sorted by start, are cut into blocks of about
-``_BLOCK_PAIRS`` pairs and the model above is solved on a sliding window of two consecutive
-blocks, with every placement outside the window fixed (it adds to loads and makes clashing
-pairs ineligible). The first pass rolls forward through time; later passes, while the budget
-lasts, re-solve each window with everything else in place. Each window solve keeps or improves
-the lexicographic objective. A problem of at most two blocks is solved as one model, and only
-then can the status be ``"optimal"``.
+Size
+----
+A problem of up to ``_SINGLE_MODEL_PAIRS`` eligible pairs is solved as one model; only then
+can the status be ``"optimal"``. A festival-sized one (300 volunteers, 3,000 places: about
+80,000 pairs) is far beyond what CP-SAT loads and searches in seconds, so it is improved in
+*time windows*: the slots, by start time, are cut into blocks of about ``_BLOCK_PAIRS`` pairs,
+and the model above is solved on two consecutive blocks at a time with every placement outside
+the window fixed (those add to loads and rule out clashing pairs). A window solve never makes
+the plan worse in the lexicographic order. Windows are visited in time order, pass after pass,
+until the budget is spent or a pass changes nothing.
 
-Determinism: inputs are sorted by id, CP-SAT runs on one worker with a fixed seed, and every
-solve is limited by *deterministic* time (a count of work, not seconds). A wall-clock limit is
-only a backstop: if it fires, a later run may differ, and the status says the time limit was
-reached.
+Every run starts from a warm start (each place in start order to the least-loaded free eligible
+volunteer). It is only the first hint: CP-SAT replaces it wherever it can do better, and it
+guarantees a complete plan even when the time limit is very short.
+
+Determinism: inputs are sorted by id, CP-SAT runs on one worker with a fixed seed, and the
+budget is counted in CP-SAT's *deterministic* time (a count of work, not seconds) plus a fixed
+cost per pair for building window models. The wall clock is only a backstop: if it stops the
+run, a later run may differ, and the status says so.
 """
 
 from __future__ import annotations
@@ -80,6 +84,7 @@ __all__ = [
     "OPTIMAL",
     "STOPPED_EARLY",
     "WINDOWED",
+    "WINDOWED_TIME_LIMIT",
     "propose",
 ]
 
@@ -99,26 +104,26 @@ _CAUSE_DECLINED = "has declined this slot"
 OPTIMAL = "optimal"
 FEASIBLE_COVERAGE_PROVEN = "feasible (time limit; coverage proven maximal)"
 FEASIBLE = "feasible (time limit)"
-WINDOWED = "feasible (large problem, optimised in overlapping time windows)"
+WINDOWED = "feasible (large problem, optimised in time windows)"
+WINDOWED_TIME_LIMIT = "feasible (large problem, optimised in time windows; time limit)"
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _MICROS_PER_HOUR = 3_600_000_000
 _SEED = 20_250_601
 _MAX_SEGMENTS = 64
-_BLOCK_PAIRS = 1_500
-_LP_PAIRS = 4_000
-# CP-SAT's deterministic time runs slower than the wall clock on these models (presolve
-# counts little), so only this share of the time limit is handed out as deterministic time.
-_DETERMINISTIC_SHARE = 0.5
-# Within one window: shares of its budget for coverage, fairness and preferences.
+_SINGLE_MODEL_PAIRS = 4_000
+_BLOCK_PAIRS = 500
+# Deterministic time handed out per second of the time limit. CP-SAT's deterministic time runs
+# behind the wall clock on these models (presolve and LP set-up count little), and model
+# building in Python is not counted at all, hence well below 1.
+_DETERMINISTIC_PER_SECOND = 0.4
+# Deterministic-time equivalent charged for building one window pair in Python.
+_BUILD_COST_PER_PAIR = 1e-5
+# Deterministic time per window pair, per visit of the window.
+_WINDOW_BUDGET_PER_PAIR = 1e-4
+# Within one solve: shares of its budget for coverage, fairness and preferences.
 _STAGE_SHARES = (0.3, 0.5, 0.2)
-# Deterministic time for the first, plain-search try at coverage.
-_QUICK_BUDGET = 0.05
-# Least deterministic time for one window.
-_WINDOW_FLOOR = 0.15
-# Share of the budget for the first, rolling pass when there are several windows.
-_FIRST_PASS_SHARE = 0.7
 
 
 def _micros(moment: datetime) -> int:
@@ -154,7 +159,9 @@ class _Slot:
         return self.end - self.start
 
     def clashes(self, other: _Slot, buffer: int) -> bool:
-        return _clash(self.start, self.end, self.venue, other.start, other.end, other.venue, buffer)
+        return _clash(
+            self.start, self.end, self.venue, other.start, other.end, other.venue, buffer
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,42 +294,76 @@ def _clash_cliques(slots: Sequence[_Slot], buffer: int) -> list[list[int]]:
 
 
 @dataclass(slots=True)
-class _Context:
-    """Everything the window solves share."""
+class _Plan:
+    """The instance and the plan being improved."""
 
     volunteers: list[_Volunteer]
     eligible: list[list[_Slot]]  # per volunteer, sorted by (start, end, id)
     buffer: int
     unit: int  # common duration unit in microseconds
     deadline: float
-    assigned: dict[int, list[int]] = field(default_factory=dict)  # slot id -> volunteer idx
-    held: list[dict[int, _Slot]] = field(default_factory=list)  # volunteer idx -> placements
-    deterministic_used: float = 0.0
+    assigned: dict[int, list[int]] = field(default_factory=dict)  # slot id -> volunteers
+    held: list[dict[int, _Slot]] = field(default_factory=list)  # per volunteer
+    work: float = 0.0  # deterministic time used, plus model building
+    wall_stop: bool = False
+
+    def place(self, vi: int, slot: _Slot) -> None:
+        self.assigned.setdefault(slot.id, []).append(vi)
+        self.held[vi][slot.id] = slot
+
+    def unplace(self, vi: int, slot: _Slot) -> None:
+        self.assigned[slot.id].remove(vi)
+        del self.held[vi][slot.id]
+
+    def free_for(self, vi: int, slot: _Slot) -> bool:
+        return not any(slot.clashes(h, self.buffer) for h in self.held[vi].values())
+
+
+def _warm_start(plan: _Plan) -> None:
+    """A complete first plan to hint from: slots by start time, each place to the eligible
+    free volunteer with the fewest hours so far (then the lowest id)."""
+    candidates: dict[int, list[int]] = {}
+    slots: dict[int, _Slot] = {}
+    for vi, mine in enumerate(plan.eligible):
+        for slot in mine:
+            candidates.setdefault(slot.id, []).append(vi)
+            slots[slot.id] = slot
+    load = [vol.base for vol in plan.volunteers]
+    for slot in sorted(slots.values(), key=lambda s: (s.start, s.end, s.id)):
+        free = [vi for vi in candidates[slot.id] if plan.free_for(vi, slot)]
+        free.sort(key=lambda vi: (load[vi], vi))
+        for vi in free[: slot.places]:
+            plan.place(vi, slot)
+            load[vi] += slot.duration
 
 
 class _Window:
-    """The lexicographic model over the pairs of some slots, the rest of the plan fixed."""
+    """The lexicographic model over the eligible pairs of some slots, the rest fixed."""
 
-    def __init__(self, ctx: _Context, slot_ids: set[int]) -> None:
-        self.ctx = ctx
-        unit = ctx.unit
+    def __init__(self, plan: _Plan, pairs: dict[int, list[_Slot]]) -> None:
+        self.plan = plan
+        unit = plan.unit
         model = self.model = cp_model.CpModel()
         self.pairs: list[tuple[int, _Slot]] = []
         self.x: list[cp_model.IntVar] = []
-        by_slot: dict[int, list[cp_model.IntVar]] = {}
-        places: dict[int, int] = {}
-        preferred: list[cp_model.IntVar] = []
+        self.preferred: list[cp_model.IntVar] = []
+        self.loads: list[tuple[int, list[int], int, int]] = []  # first x, units, base, cap
         self.segments: list[cp_model.IntVar] = []
         self.segment_caps: list[int] = []
         self.costs: list[int] = []
-        loads: list[tuple[int, list[int], int, int]] = []  # first x, units, base, cap
-        for vi, vol in enumerate(ctx.volunteers):
-            outside = [s for sid, s in ctx.held[vi].items() if sid not in slot_ids]
-            mine = [
-                s
-                for s in ctx.eligible[vi]
-                if s.id in slot_ids and not any(s.clashes(o, ctx.buffer) for o in outside)
-            ]
+        self.spans: list[tuple[int, list[int], int, int]] = []  # x, units, segment, count
+        self.width = 1
+        inside = {s.id for mine in pairs.values() for s in mine}
+        reach = plan.buffer
+        low = min(s.start for mine in pairs.values() for s in mine) - reach
+        high = max(s.end for mine in pairs.values() for s in mine) + reach
+        by_slot: dict[int, list[cp_model.IntVar]] = {}
+        places: dict[int, int] = {}
+        for vi in sorted(pairs):
+            vol = plan.volunteers[vi]
+            outside = [s for sid, s in plan.held[vi].items() if sid not in inside]
+            near = [o for o in outside if o.start < high and o.end > low]
+            mine = [s for s in pairs[vi] if not any(s.clashes(o, plan.buffer) for o in near)]
             if not mine:
                 continue
             first = len(self.x)
@@ -333,25 +374,20 @@ class _Window:
                 by_slot.setdefault(slot.id, []).append(var)
                 places[slot.id] = slot.places
                 if slot.id in vol.preferred:
-                    preferred.append(var)
-            for clique in _clash_cliques(mine, ctx.buffer):
+                    self.preferred.append(var)
+            for clique in _clash_cliques(mine, plan.buffer):
                 model.add_at_most_one(own[k] for k in clique)
             units = [s.duration // unit for s in mine]
             base = (vol.base + sum(s.duration for s in outside)) // unit
             union = sum(e - s for s, e in _merge((s.start, s.end) for s in mine)) // unit
-            loads.append((first, units, base, min(sum(units), union)))
+            self.loads.append((first, units, base, min(sum(units), union)))
         for slot_id, group in by_slot.items():
             if len(group) > places[slot_id]:
                 model.add(cp_model.LinearExpr.sum(group) <= places[slot_id])
 
-        self.loads = loads
-        self.preferred = preferred
-        self.width = 1
-        self.spans: list[tuple[int, list[int], int, int]] = []  # x, units, segment, count
-
     def _add_fairness(self) -> None:
         """Add the squared loads as a convex piecewise-linear cost over segments of `width`
-        units. Only after the coverage stage: the extra variables slow its search down."""
+        units. Only after the coverage stage, which needs none of it."""
         model = self.model
         width = self.width = max(1, math.ceil(max(ld[3] for ld in self.loads) / _MAX_SEGMENTS))
         for first, units, base, cap in self.loads:
@@ -366,12 +402,7 @@ class _Window:
             )
             self.spans.append((first, units, start, count))
 
-    def current(self) -> list[int]:
-        """The plan's present values of ``x``."""
-        assigned = self.ctx.assigned
-        return [int(vi in assigned.get(slot.id, ())) for vi, slot in self.pairs]
-
-    def complete(self, chosen: Sequence[int]) -> list[int]:
+    def _complete(self, chosen: Sequence[int]) -> list[int]:
         """Values of all variables for a choice of ``x``, segments filled cheapest first."""
         values = list(chosen)
         for first, units, start, count in self.spans:
@@ -381,39 +412,29 @@ class _Window:
         return values
 
     def _solve(
-        self,
-        variables: Sequence[cp_model.IntVar],
-        hint: Sequence[int],
-        budget: float,
-        *,
-        lp: bool,
+        self, variables: Sequence[cp_model.IntVar], hint: Sequence[int], budget: float
     ) -> tuple[list[int] | None, bool]:
-        """One CP-SAT run of the current objective: values of ``variables`` (or ``None`` if no
-        solution was found) and whether it is proven optimal."""
+        """One CP-SAT run of the current objective: values of ``variables`` (``None`` if no
+        solution was found) and whether they are proven optimal."""
         model = self.model
         model.clear_hints()
-        if any(hint):  # an all-zero hint steers the search towards empty plans
-            model.proto.solution_hint.vars.extend(v.index for v in variables)
-            model.proto.solution_hint.values.extend(hint)
+        model.proto.solution_hint.vars.extend(v.index for v in variables)
+        model.proto.solution_hint.values.extend(hint)
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.num_workers = 1
         params.random_seed = _SEED
-        if lp:
-            params.cp_model_probing_level = 0
-            params.symmetry_level = 0
-            params.max_presolve_iterations = 1
-        else:
-            # Plain search: no presolve, no LP relaxation. It finds near-optimal coverage
-            # at once where building the LP alone would take a large part of the budget.
-            params.linearization_level = 0
-            params.cp_model_presolve = False
-        params.max_deterministic_time = max(budget, 0.005)
-        params.max_time_in_seconds = max(
-            0.05, min(2 * budget + 0.05, self.ctx.deadline - time.monotonic())
-        )
+        # Measured on festival-sized windows: presolve costs more than it saves, and the
+        # fuller LP relaxation (level 2) closes the fairness stage several times faster.
+        params.cp_model_presolve = False
+        params.linearization_level = 2
+        params.max_deterministic_time = max(budget, 0.001)
+        remaining = self.plan.deadline - time.monotonic()
+        params.max_time_in_seconds = max(0.001, min(remaining, 4 * budget + 0.1))
         status = solver.solve(model)
-        self.ctx.deterministic_used += solver.deterministic_time
+        self.plan.work += solver.deterministic_time
+        if time.monotonic() >= self.plan.deadline:
+            self.plan.wall_stop = True
         if status == cp_model.MODEL_INVALID:  # pragma: no cover - a bug in this module
             raise RuntimeError(model.validate())
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -421,117 +442,123 @@ class _Window:
         solution = solver.response_proto.solution
         return [int(solution[v.index]) for v in variables], status == cp_model.OPTIMAL
 
-    def run(self, budget: float) -> list[bool]:
-        """Solve the three stages; write the result into the plan; say which were proven."""
+    def run(self, budget: float) -> tuple[bool, bool, bool]:
+        """Solve the three stages from the plan as it stands, write the result back, and say
+        which stages were proven optimal. The plan never gets worse: a stage's answer is
+        taken only if it is at least as good as the one it started from."""
+        plan = self.plan
         n = len(self.x)
         if n == 0:
-            return [True, True, True]
-        ctx = self.ctx
-        spent = ctx.deterministic_used
-        proven: list[bool] = []
+            return True, True, True
+        start_work = plan.work
+        chosen = [int(vi in plan.assigned.get(slot.id, ())) for vi, slot in self.pairs]
 
         coverage = cp_model.LinearExpr.sum(self.x)
         self.model.maximize(coverage)
-        chosen = self.current()
-        small = n <= _LP_PAIRS
-        found, ok = self._solve(self.x, chosen, _QUICK_BUDGET, lp=False)
-        if found is not None and sum(found) >= sum(chosen):
+        found, covered = self._solve(self.x, chosen, budget * _STAGE_SHARES[0])
+        if found is not None and sum(found) > sum(chosen):
             chosen = found
-        if small and not ok:  # the LP bound proves small windows optimal
-            left = budget * _STAGE_SHARES[0] - (ctx.deterministic_used - spent)
-            found, ok = self._solve(self.x, chosen, left, lp=True)
-            if found is not None and sum(found) >= sum(chosen):
-                chosen = found
-        proven.append(ok)
         self.model.add(coverage == sum(chosen))
 
         self._add_fairness()
         variables = [*self.x, *self.segments]
         fairness = cp_model.LinearExpr.weighted_sum(self.segments, self.costs)
+        best = self._complete(chosen)
         self.model.minimize(fairness)
-        best = self.complete(chosen)
-        left = budget - (ctx.deterministic_used - spent)
+        left = budget - (plan.work - start_work)
         share = _STAGE_SHARES[1] / (_STAGE_SHARES[1] + _STAGE_SHARES[2])
-        found, ok = self._solve(variables, best, left * share, lp=small)
-        proven.append(ok)
-        if found is not None:
+        found, fair = self._solve(variables, best, left * share)
+        if found is not None and self._cost(found) <= self._cost(best):
             best = found
 
+        liked = True
         if self.preferred:
-            cost = sum(c * v for c, v in zip(self.costs, best[n:], strict=True))
-            self.model.add(fairness <= cost)
-            self.model.maximize(cp_model.LinearExpr.sum(self.preferred))
-            left = budget - (ctx.deterministic_used - spent)
-            found, ok = self._solve(variables, best, left, lp=small)
-            proven.append(ok)
-            if found is not None:
+            self.model.add(fairness <= self._cost(best))
+            liking = cp_model.LinearExpr.sum(self.preferred)
+            self.model.maximize(liking)
+            found, liked = self._solve(variables, best, budget - (plan.work - start_work))
+            index = {v.index: k for k, v in enumerate(self.x)}
+            picks = [index[v.index] for v in self.preferred]
+            if found is not None and sum(found[k] for k in picks) >= sum(best[k] for k in picks):
                 best = found
-        else:
-            proven.append(True)
 
         for (vi, slot), value in zip(self.pairs, best, strict=False):
-            holders = ctx.assigned.setdefault(slot.id, [])
-            if value and vi not in holders:
-                holders.append(vi)
-                ctx.held[vi][slot.id] = slot
-            elif not value and vi in holders:
-                holders.remove(vi)
-                del ctx.held[vi][slot.id]
-        return proven
+            holds = vi in plan.assigned.get(slot.id, ())
+            if value and not holds:
+                plan.place(vi, slot)
+            elif not value and holds:
+                plan.unplace(vi, slot)
+        return covered, fair, liked
+
+    def _cost(self, values: Sequence[int]) -> int:
+        n = len(self.x)
+        return sum(c * v for c, v in zip(self.costs, values[n:], strict=True))
 
 
-def _blocks(eligible: Sequence[Sequence[_Slot]]) -> list[set[int]]:
-    """Cut the slots with candidates, by start time, into blocks of about ``_BLOCK_PAIRS``
-    eligible pairs."""
-    count: dict[int, int] = {}
-    order: dict[int, tuple[int, int, int]] = {}
-    for mine in eligible:
+def _blocks(eligible: Sequence[Sequence[_Slot]]) -> list[dict[int, list[_Slot]]]:
+    """Cut the eligible pairs, by slot start time, into blocks of about ``_BLOCK_PAIRS``
+    pairs, never splitting a slot; each block maps volunteer -> slots."""
+    by_slot: dict[int, list[int]] = {}
+    slots: dict[int, _Slot] = {}
+    for vi, mine in enumerate(eligible):
         for s in mine:
-            count[s.id] = count.get(s.id, 0) + 1
-            order[s.id] = (s.start, s.end, s.id)
-    blocks: list[set[int]] = []
-    current: set[int] = set()
+            by_slot.setdefault(s.id, []).append(vi)
+            slots[s.id] = s
+    blocks: list[dict[int, list[_Slot]]] = []
+    current: dict[int, list[_Slot]] = {}
     size = 0
-    for slot_id in sorted(count, key=order.__getitem__):
+    for slot in sorted(slots.values(), key=lambda s: (s.start, s.end, s.id)):
         if size >= _BLOCK_PAIRS:
             blocks.append(current)
-            current, size = set(), 0
-        current.add(slot_id)
-        size += count[slot_id]
+            current, size = {}, 0
+        for vi in by_slot[slot.id]:
+            current.setdefault(vi, []).append(slot)
+        size += len(by_slot[slot.id])
     if current:
         blocks.append(current)
-    # A small last block joins the one before it.
-    if len(blocks) > 1 and sum(count[i] for i in blocks[-1]) < _BLOCK_PAIRS // 2:
-        blocks[-2] |= blocks.pop()
     return blocks
 
 
-def _optimise(ctx: _Context, time_limit: float) -> str:
-    """Fill ``ctx.assigned``; return the status."""
-    blocks = _blocks(ctx.eligible)
-    budget = max(time_limit, 0.01) * _DETERMINISTIC_SHARE
-    if len(blocks) <= 2:
-        proven = _Window(ctx, set().union(*blocks)).run(budget)
-        if all(proven):
+def _optimise(plan: _Plan, time_limit: float) -> str:
+    """Improve the warm-started plan with CP-SAT; return the status."""
+    budget = max(time_limit, 0.01) * _DETERMINISTIC_PER_SECOND
+    total = sum(len(mine) for mine in plan.eligible)
+    if total <= _SINGLE_MODEL_PAIRS:
+        whole = {vi: list(mine) for vi, mine in enumerate(plan.eligible) if mine}
+        covered, fair, liked = _Window(plan, whole).run(budget)
+        if covered and fair and liked:
             return OPTIMAL
-        return FEASIBLE_COVERAGE_PROVEN if proven[0] else FEASIBLE
+        return FEASIBLE_COVERAGE_PROVEN if covered else FEASIBLE
 
-    windows = [blocks[k] | blocks[k + 1] for k in range(len(blocks) - 1)]
-    sizes = [sum(1 for mine in ctx.eligible for s in mine if s.id in w) for w in windows]
-    total = sum(sizes)
-    # Rolling pass: each window sees the placements made before it, nothing after it yet.
-    first = budget * _FIRST_PASS_SHARE
-    for w, size in zip(windows, sizes, strict=True):
-        _Window(ctx, w).run(max(_WINDOW_FLOOR, first * size / total))
-    # Improvement passes, each window with the rest of the plan in place, while budget lasts.
-    while ctx.deterministic_used < budget and time.monotonic() < ctx.deadline:
-        before = {k: sorted(v) for k, v in ctx.assigned.items()}
-        left = budget - ctx.deterministic_used
-        for w, size in zip(windows, sizes, strict=True):
-            if ctx.deterministic_used >= budget or time.monotonic() >= ctx.deadline:
-                break
-            _Window(ctx, w).run(max(_WINDOW_FLOOR, left * size / total))
-        if before == {k: sorted(v) for k, v in ctx.assigned.items()}:
+    # Windows of two neighbouring blocks; passes alternate between pairing blocks (0, 1),
+    # (2, 3), ... and (1, 2), (3, 4), ... so that every boundary is inside some window.
+    blocks = _blocks(plan.eligible)
+    passes: list[list[dict[int, list[_Slot]]]] = []
+    for offset in (0, 1):
+        cuts = [0, *range(offset, len(blocks), 2), len(blocks)]
+        windows = []
+        for a, b in zip(cuts, cuts[1:], strict=False):
+            if a == b:
+                continue
+            window: dict[int, list[_Slot]] = {}
+            for block in blocks[a:b]:
+                for vi, slots in block.items():
+                    window.setdefault(vi, []).extend(slots)
+            windows.append(window)
+        passes.append(windows)
+    unchanged = 0
+    for number in range(10_000):
+        before = {k: sorted(v) for k, v in plan.assigned.items() if v}
+        for window in passes[number % 2]:
+            if plan.work >= budget or plan.wall_stop:
+                return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
+            size = sum(len(slots) for slots in window.values())
+            plan.work += _BUILD_COST_PER_PAIR * size
+            _Window(plan, window).run(_WINDOW_BUDGET_PER_PAIR * size)
+        unchanged = unchanged + 1 if before == {
+            k: sorted(v) for k, v in plan.assigned.items() if v
+        } else 0
+        if unchanged == 2:
             break
     return WINDOWED
 
@@ -578,7 +605,7 @@ def propose(problem: Problem, *, time_limit: float = 10.0) -> Proposal:
     for vol in volunteers:
         for c_start, c_end, _ in vol.commitments:
             unit = math.gcd(unit, c_end - c_start)
-    ctx = _Context(
+    plan = _Plan(
         volunteers=volunteers,
         eligible=eligible,
         buffer=buffer,
@@ -586,25 +613,28 @@ def propose(problem: Problem, *, time_limit: float = 10.0) -> Proposal:
         deadline=started + max(time_limit, 0.01),
         held=[{} for _ in volunteers],
     )
-    status = _optimise(ctx, time_limit) if any(eligible) else OPTIMAL
+    status = OPTIMAL
+    if any(eligible):
+        _warm_start(plan)
+        status = _optimise(plan, time_limit)
 
     placements = sorted(
         (
             Placement(slot_id=slot_id, volunteer_id=volunteers[vi].id)
-            for slot_id, vis in ctx.assigned.items()
+            for slot_id, vis in plan.assigned.items()
             for vi in vis
         ),
         key=lambda p: (p.slot_id, p.volunteer_id),
     )
     unfilled: list[Unfilled] = []
     for slot in slots:
-        left = slot.places - len(ctx.assigned.get(slot.id, ()))
+        left = slot.places - len(plan.assigned.get(slot.id, ()))
         if left > 0:
-            reason = _reason(slot, ctx, covering.get(slot.id, []))
+            reason = _reason(slot, plan, covering.get(slot.id, []))
             unfilled.append(Unfilled(slot_id=slot.id, places=left, reason=reason))
     hours = {
         vol.id: round(
-            (vol.base + sum(s.duration for s in ctx.held[vi].values())) / _MICROS_PER_HOUR, 2
+            (vol.base + sum(s.duration for s in plan.held[vi].values())) / _MICROS_PER_HOUR, 2
         )
         for vi, vol in enumerate(volunteers)
     }
@@ -618,31 +648,31 @@ def propose(problem: Problem, *, time_limit: float = 10.0) -> Proposal:
     )
 
 
-def _reason(slot: _Slot, ctx: _Context, covering: Sequence[int]) -> str:
+def _reason(slot: _Slot, plan: _Plan, covering: Sequence[int]) -> str:
     """Plain words for staff on why places in ``slot`` stay empty, found by checking what
     stops each volunteer whose availability covers it."""
     if slot.end <= slot.start:
         return INVALID_SLOT
     if not covering:
         return NOBODY_AVAILABLE
-    here = ctx.assigned.get(slot.id, [])
+    here = plan.assigned.get(slot.id, [])
     busy = held = travel = declined = free = False
     for vi in covering:
-        vol = ctx.volunteers[vi]
+        vol = plan.volunteers[vi]
         if vi in here:
             continue
         if slot.id in vol.excluded:
             declined = True
             continue
-        block = vol.commitment_block(slot, ctx.buffer)
+        block = vol.commitment_block(slot, plan.buffer)
         if block == "held":
             held = True
         elif block == "travel":
             travel = True
-        elif any(slot.clashes(p, ctx.buffer) for p in ctx.held[vi].values()):
-            busy = True
-        else:
+        elif plan.free_for(vi, slot):
             free = True
+        else:
+            busy = True
     if free:
         return STOPPED_EARLY
     causes = [

@@ -44,6 +44,22 @@
   var tryAgainTimer = null;
   var retrying = false;
 
+  /* A phone that locks its screen stops the upload: keep it awake while sending, where
+     the browser allows it (the Screen Wake Lock API). */
+  var wakeLock = null;
+  function keepAwake(wanted) {
+    if (!wanted) {
+      if (wakeLock) wakeLock.release().catch(function () {});
+      wakeLock = null;
+      return;
+    }
+    if (wakeLock || !navigator.wakeLock || document.visibilityState !== "visible") return;
+    navigator.wakeLock.request("screen").then(function (lock) {
+      if (state === "uploading") wakeLock = lock;
+      else lock.release().catch(function () {});
+    }, function () {});
+  }
+
   function size(bytes) {
     if (bytes >= 1000000) return (bytes / 1000000).toFixed(1) + " MB";
     return Math.ceil(bytes / 1000) + " KB";
@@ -67,10 +83,10 @@
     startButton.hidden = busy || stopped || next === "done";
     pauseButton.hidden = !busy;
     resumeButton.hidden = !stopped;
-    fileInput.disabled = busy || stopped;
+    fileInput.disabled = busy;
     if (festival) festival.disabled = busy || stopped;
     done.hidden = next !== "done";
-    form.setAttribute("aria-busy", busy ? "true" : "false");
+    keepAwake(busy);
     if (focused && focused !== document.body && (focused.hidden || focused.disabled)) {
       var target = [pauseButton, resumeButton, startButton].filter(function (b) {
         return !b.hidden;
@@ -275,7 +291,16 @@
     var file = chosenFile();
     fileError.hidden = true;
     showProblem("");
-    if (state === "done" || state === "failed") setState("idle");
+    if (state !== "idle") {
+      // A new choice replaces an upload that was stopped: the stopped one stays on the
+      // server until it expires, and choosing its file again carries it on.
+      if (upload) upload.abort();
+      upload = null;
+      stopTryingAgain();
+      setState("idle");
+      progressArea.hidden = true;
+      say("");
+    }
     earlier.hidden = true;
     if (!file) return;
     previousUpload(makeUpload(file)).then(function (previous) {
@@ -304,6 +329,12 @@
     // Stop now rather than spend the retries while there is no network at all.
     if (upload) upload.abort();
     waitForNetwork();
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    // The browser lets go of the wake lock when the page is hidden; take it again.
+    wakeLock = null;
+    keepAwake(state === "uploading");
   });
 
   window.addEventListener("online", function () {

@@ -14,8 +14,11 @@ import httpx
 import pytest
 from playwright.sync_api import CDPSession, Page, Request, expect
 
+from festival.crew import service as crew
+from festival.db.engine import Database
 from tests.browser.conftest import LiveServer, assert_accessible, tab_to
 from tests.clips.test_tus_js_client import (
+    SLUG,
     Volunteer,
     padded_clip,
     volunteer_with_slot,
@@ -255,3 +258,27 @@ def test_reload_then_choose_the_same_file_resumes(
     assert (len(mine["clips"]), mine["uploads"]) == (1, [])
     # Finished: the browser forgets the upload, so the same file would start afresh.
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
+
+
+async def _take_off_the_slot(database_url: str, kit: Volunteer) -> None:
+    db = Database.open(database_url)
+    try:
+        await crew.unassign(db, SLUG, kit.slot_id, kit.id)
+    finally:
+        await db.close()
+
+
+def test_a_refused_upload_says_why(
+    live_server: LiveServer, kit: Volunteer, page: Page, video: Path
+) -> None:
+    _open(page, live_server, kit)
+    # Staff take Kit off the slot while the page is open: the server refuses the upload.
+    run_async(_take_off_the_slot(live_server.settings.database_url, kit))
+    page.get_by_label("Choose or record a video").set_input_files(video)
+    page.get_by_role("button", name="Upload").click()
+    problem = page.get_by_role("alert")
+    expect(problem).to_contain_text("The upload did not work.")
+    expect(problem).to_contain_text(f"You do not hold a place in slot {kit.slot_id}.")
+    expect(page.get_by_role("button", name="Upload")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_hidden()
+    _check(page)  # failed

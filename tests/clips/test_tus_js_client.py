@@ -37,6 +37,7 @@ SLUG = "upload-week"
 
 
 class Volunteer(msgspec.Struct):
+    id: int
     token: str
     invite_url: str
     slot_id: int
@@ -85,7 +86,11 @@ async def volunteer_with_slot(database_url: str, base_url: str) -> Volunteer:
         )
         await crew.assign(db, SLUG, slot.id, AssignIn(volunteer_id=kit.volunteer.id))
         return Volunteer(
-            token=kit.token, invite_url=kit.invite_url, slot_id=slot.id, slot_place=slot.where
+            id=kit.volunteer.id,
+            token=kit.token,
+            invite_url=kit.invite_url,
+            slot_id=slot.id,
+            slot_place=slot.where,
         )
     finally:
         await db.close()

@@ -85,7 +85,7 @@ async def test_invite_link_signs_in_and_shows_the_next_slot(crew: Crew) -> None:
     assert nxt < text.index("N2") < others < text.index("S1")
     assert "Assigned, waiting for reply" in text
     assert "The consent cards" in text
-    assert "/volunteer/upload" not in text  # the upload page does not exist yet
+    assert f"/volunteer/upload?slot={soon['id']}" in text
 
 
 async def test_anonymous_visitors_are_told_to_open_their_invite_link(crew: Crew) -> None:

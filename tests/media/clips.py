@@ -9,7 +9,11 @@ our pipeline) that applies the rotation sees the red square top-left again.
 
 Rotation follows the old ``rotate`` tag's convention, as ``media.probe`` reports it: the number
 of degrees to turn the coded picture clockwise to display it. A phone held upright records
-landscape frames with rotation 90.
+landscape frames with rotation 90. MP4/MOV clips carry it as display-matrix side data (the
+``tkhd`` matrix), which is what phones write; FFmpeg's MP4 muxer ignores a ``rotate`` tag, so
+``rotate_tag_mkv`` covers the older tag in Matroska. Phone tags (GPS ``location``, Apple
+make/model/creation date) are written as QuickTime ``mdta`` keys (``use_metadata_tags``), as
+iPhones do, so tests can prove that nothing of them reaches a rendition.
 
 ``huge_dimensions`` is a crafted file: a tiny MJPEG AVI whose headers (AVI main header, stream
 format and the JPEG frame header) are rewritten to claim a huge picture, 7000×7000 (49
@@ -200,6 +204,24 @@ def landscape_h264_mp4(
     return write_clip(path, seconds=seconds, coded_size=coded_size)
 
 
+def rotate_tag_mkv(path: Path, seconds: float = 0.5, rotation: int = 90) -> Path:
+    """An older kind of file: the rotation only as a ``rotate`` tag, no display matrix.
+
+    (FFmpeg's MP4 muxer no longer writes the tag, so this is Matroska, whose muxer keeps
+    stream tags as they are.)
+    """
+    with av.open(str(path), "w", format="matroska") as out:
+        video = out.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 320, 180, "yuv420p"
+        video.metadata["rotate"] = str(rotation)
+        for i in range(round(seconds * 30)):
+            frame = av.VideoFrame.from_ndarray(coded_picture(i, 320, 180, rotation), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame.reformat(format="yuv420p")))
+        out.mux(video.encode(None))
+    return path
+
+
 def hevc_mov(path: Path, seconds: float = 2.0, rotation: int = 90) -> Path:
     """An iPhone-style clip: HEVC tagged ``hvc1`` in QuickTime, portrait, mono 44.1 kHz AAC."""
     return write_clip(
@@ -272,6 +294,15 @@ def audio_only(path: Path, seconds: float = 2.0) -> Path:
         stream = out.add_stream("aac", rate=48000)
         stream.layout = "stereo"
         _write_audio(out, stream, seconds, 48000, "stereo")
+    return path
+
+
+def wav_as_mp4(path: Path, seconds: float = 0.5) -> Path:
+    """A WAV voice recording named like a video (a demuxer we do not allow for uploads)."""
+    with av.open(str(path), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=48000)
+        stream.layout = "mono"
+        _write_audio(out, stream, seconds, 48000, "mono")
     return path
 
 

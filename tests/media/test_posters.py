@@ -74,6 +74,14 @@ def test_every_rotation_is_turned_upright(tmp_path: Path, rotation: int) -> None
         assert (image.height > image.width) == (rotation == 270)
 
 
+def test_rotate_tag_is_applied(tmp_path: Path) -> None:
+    clip = clips.rotate_tag_mkv(tmp_path / "tagged.mkv")
+    make_poster(clip, tmp_path / "poster.jpg", tmp_path / "thumb.jpg")
+    with Image.open(tmp_path / "poster.jpg") as image:
+        assert image.height > image.width
+        assert_upright(image)
+
+
 def test_iphone_hevc_poster(tmp_path: Path) -> None:
     clip = clips.hevc_mov(tmp_path / "iphone.mov", seconds=1.0)
     make_poster(clip, tmp_path / "poster.jpg", tmp_path / "thumb.jpg")

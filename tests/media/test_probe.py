@@ -61,6 +61,13 @@ def test_rotation_read_from_the_display_matrix(
     assert info.audio_stream is None
 
 
+def test_rotation_read_from_the_rotate_tag(folder: Path) -> None:
+    info = probe(clips.rotate_tag_mkv(folder / "tagged.mkv", rotation=270))
+    assert info.container == "matroska"
+    assert info.rotation == 270
+    assert (info.width, info.height) == (180, 320)
+
+
 def test_iphone_hevc_mov(folder: Path) -> None:
     info = probe(clips.hevc_mov(folder / "iphone.mov"))
     assert info.container == "mov"
@@ -123,6 +130,7 @@ def _truncated_faststart(path: Path) -> Path:
     ("make", "name", "error", "words"),
     [
         (clips.audio_only, "memo.m4a", NotAVideo, "sound but no picture"),
+        (clips.wav_as_mp4, "memo.mp4", NotAVideo, "sound but no picture"),
         (clips.truncated, "cut.mp4", Truncated, "incomplete"),
         (_truncated_faststart, "cut-faststart.mp4", Truncated, "stops earlier"),
         (clips.text_as_mp4, "notes.mp4", NotAVideo, "text document"),

@@ -201,6 +201,17 @@ def test_upside_down_and_silent(tmp_path: Path) -> None:
         assert_upright(poster)
 
 
+def test_rotate_tag_is_applied_to_the_pixels(tmp_path: Path) -> None:
+    source = clips.rotate_tag_mkv(tmp_path / "tagged.mkv")
+    out = tmp_path / "web.mp4"
+    make_web_rendition(source, out)
+    assert_plays_on_the_web(out, audio=False)
+    make_poster(out, tmp_path / "p.jpg", tmp_path / "t.jpg")
+    with Image.open(tmp_path / "p.jpg") as poster:
+        assert poster.height > poster.width
+        assert_upright(poster)
+
+
 def test_not_a_video_leaves_no_file(tmp_path: Path) -> None:
     source = clips.html_as_mp4(tmp_path / "page.mp4")
     with pytest.raises(NotAVideo):
