@@ -46,9 +46,11 @@ __all__ = [
     "MAX_PIXELS",
     "MAX_SIDE",
     "ProbeResult",
+    "check_frame_size",
     "decode_error",
     "open_media",
     "probe",
+    "rotation_of",
 ]
 
 MAX_SIDE: Final = 8192

@@ -23,6 +23,7 @@ A missing object raises ``FileNotFoundError``, whichever store is in use.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 import contextlib
 import errno
@@ -31,7 +32,7 @@ import os
 import re
 import secrets
 import shutil
-from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Protocol
@@ -142,7 +143,14 @@ class Store(Protocol):
         """Rename an object atomically, replacing ``dst`` (how an upload becomes a clip)."""
         ...
 
-    async def append(self, key: str, chunks: AsyncIterable[bytes], *, offset: int) -> int:
+    async def append(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        offset: int,
+        observe: Callable[[Sequence[bytes]], None] | None = None,
+    ) -> int:
         """Write ``chunks`` into the partial object ``key`` starting at ``offset`` and
         return its new size once the bytes are synced to stable storage.
 
@@ -152,6 +160,10 @@ class Store(Protocol):
         ``chunks`` raises, the bytes it yielded before that are still written and synced
         and the exception propagates: the caller asks :meth:`size` how far it got and
         keeps or :meth:`truncate`-s them.
+
+        ``observe``, if given, is called with each batch of bytes once it is written, in
+        order and off the event loop, so a caller can hash the bytes as they land instead
+        of reading the object again.
         """
         ...
 
@@ -282,7 +294,14 @@ class LocalStore:
 
     # -- partial objects -------------------------------------------------------------
 
-    async def append(self, key: str, chunks: AsyncIterable[bytes], *, offset: int) -> int:
+    async def append(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        *,
+        offset: int,
+        observe: Callable[[Sequence[bytes]], None] | None = None,
+    ) -> int:
         if offset < 0:
             raise ValueError("offset must not be negative")
         path = self.path_for(key)
@@ -290,6 +309,17 @@ class LocalStore:
         position = offset
         pending: list[bytes] = []
         pending_bytes = 0
+        # One batch is written (and observed) in a worker thread while the next one is
+        # received, so the disk and the network work side by side.
+        writing: asyncio.Future[int] | None = None
+        loop = asyncio.get_running_loop()
+
+        def write(batch: Sequence[bytes], at: int) -> int:
+            written = _pwrite_all(fd, batch, at)
+            if observe is not None:
+                observe(batch)
+            return written
+
         try:
             try:
                 async for chunk in chunks:
@@ -300,14 +330,18 @@ class LocalStore:
                     if pending_bytes >= _FLUSH_BYTES or len(pending) >= _MAX_BUFFERS:
                         batch, size = pending, pending_bytes
                         pending, pending_bytes = [], 0
-                        await anyio.to_thread.run_sync(_pwrite_all, fd, batch, position)
+                        if writing is not None:
+                            await writing
+                        writing = loop.run_in_executor(None, write, batch, position)
                         position += size
             finally:
                 # Runs on success and when ``chunks`` fails alike: what was received is
                 # written and synced, and the caller decides whether to keep it.
                 with anyio.CancelScope(shield=True):
+                    if writing is not None:
+                        await writing
                     if pending:
-                        await anyio.to_thread.run_sync(_pwrite_all, fd, pending, position)
+                        await anyio.to_thread.run_sync(write, pending, position)
                         position += pending_bytes
                     await anyio.to_thread.run_sync(os.fsync, fd)
         finally:

@@ -60,7 +60,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
@@ -534,6 +534,17 @@ async def _nothing() -> AsyncIterator[bytes]:
     yield b""  # pragma: no cover - makes this an async generator
 
 
+_MAX_RUNNING_HASHES = 10_000
+
+
+def _hasher_of(running: Any) -> Callable[[Sequence[bytes]], None]:
+    def observe(batch: Sequence[bytes]) -> None:
+        for piece in batch:
+            running.update(piece)
+
+    return observe
+
+
 def _sha256_file(path: Path) -> str:
     with open(path, "rb") as file:
         return hashlib.file_digest(file, "sha256").hexdigest()
@@ -573,6 +584,8 @@ class TusEngine:
         self.key_prefix = key_prefix.strip("/")
         self.required_metadata = tuple(required_metadata)
         self._clock = clock
+        # Upload id -> (bytes hashed, SHA-256 so far), so finishing needs no re-read.
+        self._hashes: dict[str, tuple[int, Any]] = {}
 
     def key_for(self, upload_id: str) -> str:
         """The store key holding an upload's bytes (complete ones too, until the app
@@ -737,14 +750,18 @@ class TusEngine:
         start = state.offset
         verifier = None if checksum is None else ChecksumVerifier(*checksum)
         feed = _Body(body, state.length - start, verifier)
+        running = self._running_hash(state.id, start)
         try:
-            end = await self.store.append(key, feed, offset=start)
+            end = await self.store.append(
+                key, feed, offset=start, observe=_hasher_of(running) if running else None
+            )
         except BaseException:
             with anyio.CancelScope(shield=True):
                 if feed.source_failed and verifier is None:
                     # The client went away: keep what arrived, as tus asks.
                     end = await self.store.size(key) or start
                     if end > start:
+                        self._keep_hash(state.id, end, running)
                         await self._advance(state, end)
                 else:
                     await self.store.truncate(key, start)
@@ -752,14 +769,37 @@ class TusEngine:
         if verifier is not None and not verifier.matches():
             await self.store.truncate(key, start)
             verifier.verify()
+        if end == state.length and running is not None:
+            return await self._advance(state, end, digest=running.hexdigest())
+        self._keep_hash(state.id, end, running)
         return await self._advance(state, end)
 
-    async def _advance(self, state: UploadState, offset: int) -> UploadState:
+    def _running_hash(self, upload_id: str, offset: int) -> Any:
+        """The SHA-256 of the upload's first ``offset`` bytes, if this process has been
+        hashing them as they arrived; a fresh one at offset 0; otherwise None, and the
+        whole file is read once at the end (after a restart, or on another instance)."""
+        kept = self._hashes.pop(upload_id, None)
+        if kept is not None and kept[0] == offset:
+            return kept[1]
+        return hashlib.sha256() if offset == 0 else None
+
+    def _keep_hash(self, upload_id: str, offset: int, running: Any) -> None:
+        if running is None:
+            return
+        if len(self._hashes) >= _MAX_RUNNING_HASHES:
+            self._hashes.pop(next(iter(self._hashes)))  # the oldest goes first
+        self._hashes[upload_id] = (offset, running)
+
+    async def _advance(
+        self, state: UploadState, offset: int, *, digest: str | None = None
+    ) -> UploadState:
         """Record a new offset (the bytes are already synced); complete the upload if
         this was the last byte."""
         now = self._clock()
         if offset == state.length:
-            digest = await self._sha256(self.key_for(state.id))
+            self._hashes.pop(state.id, None)
+            if digest is None:
+                digest = await self._sha256(self.key_for(state.id))
             state = msgspec.structs.replace(state, offset=offset, completed=True, sha256=digest)
         else:
             state = msgspec.structs.replace(state, offset=offset, expires_at=now + self.ttl)

@@ -57,6 +57,7 @@ run, a later run may differ, and the status says so.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import time
 from collections import deque
@@ -113,13 +114,13 @@ _MICROS_PER_HOUR = 3_600_000_000
 _SEED = 20_250_601
 _MAX_SEGMENTS = 64
 _SINGLE_MODEL_PAIRS = 4_000
-_BLOCK_PAIRS = 500
+_BLOCK_PAIRS = 250
 # Deterministic time handed out per second of the time limit. CP-SAT's deterministic time runs
 # behind the wall clock on these models (presolve and LP set-up count little), and model
 # building in Python is not counted at all, hence well below 1.
-_DETERMINISTIC_PER_SECOND = 0.4
+_DETERMINISTIC_PER_SECOND = 0.25
 # Deterministic-time equivalent charged for building one window pair in Python.
-_BUILD_COST_PER_PAIR = 1e-5
+_BUILD_COST_PER_PAIR = 2e-5
 # Deterministic time per window pair, per visit of the window.
 _WINDOW_BUDGET_PER_PAIR = 1e-4
 # Within one solve: shares of its budget for coverage, fairness and preferences.
@@ -159,9 +160,7 @@ class _Slot:
         return self.end - self.start
 
     def clashes(self, other: _Slot, buffer: int) -> bool:
-        return _clash(
-            self.start, self.end, self.venue, other.start, other.end, other.venue, buffer
-        )
+        return _clash(self.start, self.end, self.venue, other.start, other.end, other.venue, buffer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,10 @@ def _merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _volunteer(candidate: Candidate) -> _Volunteer:
     windows = _merge((_micros(i.starts_at), _micros(i.ends_at)) for i in candidate.available)
     by_slot: dict[int, tuple[int, int, int | None]] = {}
-    for c in sorted(candidate.commitments, key=lambda c: c.slot_id):
+    for c in sorted(
+        candidate.commitments,
+        key=lambda c: (c.slot_id, c.starts_at, c.ends_at, c.venue_id is not None, c.venue_id or 0),
+    ):
         start, end = _micros(c.starts_at), _micros(c.ends_at)
         if end > start:
             by_slot.setdefault(c.slot_id, (start, end, c.venue_id))
@@ -315,6 +317,22 @@ class _Plan:
         self.assigned[slot.id].remove(vi)
         del self.held[vi][slot.id]
 
+    def could_cover_more(self, pairs: dict[int, list[_Slot]]) -> bool:
+        """Whether some slot among ``pairs`` has a place left and more candidates than
+        holders (cheap; no clash check)."""
+        count: dict[int, int] = {}
+        slots: dict[int, _Slot] = {}
+        for mine in pairs.values():
+            for s in mine:
+                count[s.id] = count.get(s.id, 0) + 1
+                slots[s.id] = s
+        return any(
+            len(self.assigned.get(sid, ())) < min(n, slots[sid].places) for sid, n in count.items()
+        )
+
+    def snapshot(self) -> frozenset[tuple[int, int]]:
+        return frozenset((sid, vi) for sid, vis in self.assigned.items() for vi in vis)
+
     def free_for(self, vi: int, slot: _Slot) -> bool:
         return not any(slot.clashes(h, self.buffer) for h in self.held[vi].values())
 
@@ -329,12 +347,20 @@ def _warm_start(plan: _Plan) -> None:
             candidates.setdefault(slot.id, []).append(vi)
             slots[slot.id] = slot
     load = [vol.base for vol in plan.volunteers]
+    # Slots come in start order, so a volunteer whose placements all end (plus the travel
+    # buffer) by this start is free without looking further.
+    clear_from = [0] * len(plan.volunteers)
     for slot in sorted(slots.values(), key=lambda s: (s.start, s.end, s.id)):
-        free = [vi for vi in candidates[slot.id] if plan.free_for(vi, slot)]
+        free = [
+            vi
+            for vi in candidates[slot.id]
+            if clear_from[vi] <= slot.start or plan.free_for(vi, slot)
+        ]
         free.sort(key=lambda vi: (load[vi], vi))
         for vi in free[: slot.places]:
             plan.place(vi, slot)
             load[vi] += slot.duration
+            clear_from[vi] = max(clear_from[vi], slot.end + plan.buffer)
 
 
 class _Window:
@@ -384,6 +410,7 @@ class _Window:
         for slot_id, group in by_slot.items():
             if len(group) > places[slot_id]:
                 model.add(cp_model.LinearExpr.sum(group) <= places[slot_id])
+        self.most = sum(min(len(group), places[slot_id]) for slot_id, group in by_slot.items())
 
     def _add_fairness(self) -> None:
         """Add the squared loads as a convex piecewise-linear cost over segments of `width`
@@ -417,7 +444,7 @@ class _Window:
         """One CP-SAT run of the current objective: values of ``variables`` (``None`` if no
         solution was found) and whether they are proven optimal."""
         model = self.model
-        model.clear_hints()
+        model.proto.clear_solution_hint()
         model.proto.solution_hint.vars.extend(v.index for v in variables)
         model.proto.solution_hint.values.extend(hint)
         solver = cp_model.CpSolver()
@@ -454,10 +481,12 @@ class _Window:
         chosen = [int(vi in plan.assigned.get(slot.id, ())) for vi, slot in self.pairs]
 
         coverage = cp_model.LinearExpr.sum(self.x)
-        self.model.maximize(coverage)
-        found, covered = self._solve(self.x, chosen, budget * _STAGE_SHARES[0])
-        if found is not None and sum(found) > sum(chosen):
-            chosen = found
+        covered = sum(chosen) == self.most
+        if not covered:  # most windows of a good plan are full already: no solve needed
+            self.model.maximize(coverage)
+            found, covered = self._solve(self.x, chosen, budget * _STAGE_SHARES[0])
+            if found is not None and sum(found) > sum(chosen):
+                chosen = found
         self.model.add(coverage == sum(chosen))
 
         self._add_fairness()
@@ -537,7 +566,7 @@ def _optimise(plan: _Plan, time_limit: float) -> str:
     for offset in (0, 1):
         cuts = [0, *range(offset, len(blocks), 2), len(blocks)]
         windows = []
-        for a, b in zip(cuts, cuts[1:], strict=False):
+        for a, b in itertools.pairwise(cuts):
             if a == b:
                 continue
             window: dict[int, list[_Slot]] = {}
@@ -547,18 +576,19 @@ def _optimise(plan: _Plan, time_limit: float) -> str:
             windows.append(window)
         passes.append(windows)
     unchanged = 0
-    for number in range(10_000):
-        before = {k: sorted(v) for k, v in plan.assigned.items() if v}
-        for window in passes[number % 2]:
+    for number in itertools.count():
+        before = plan.snapshot()
+        # Coverage comes first in the objective, so windows with an open place that some
+        # eligible volunteer could take go first; otherwise time order.
+        windows = sorted(passes[number % 2], key=lambda w: not plan.could_cover_more(w))
+        for window in windows:
             if plan.work >= budget or plan.wall_stop:
                 return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
             size = sum(len(slots) for slots in window.values())
             plan.work += _BUILD_COST_PER_PAIR * size
             _Window(plan, window).run(_WINDOW_BUDGET_PER_PAIR * size)
-        unchanged = unchanged + 1 if before == {
-            k: sorted(v) for k, v in plan.assigned.items() if v
-        } else 0
-        if unchanged == 2:
+        unchanged = unchanged + 1 if plan.snapshot() == before else 0
+        if unchanged == 2:  # both pairings of blocks tried without a change
             break
     return WINDOWED
 

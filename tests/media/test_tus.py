@@ -772,4 +772,6 @@ async def test_a_50_mb_patch_streams_in_flat_memory(rig: Rig) -> None:
     finally:
         tracemalloc.stop()
     assert state.completed and state.sha256 == whole.hexdigest()
-    assert peak < 4 * MiB, f"peak {peak / MiB:.1f} MiB"
+    # One 1 MiB batch is written while the next fills, plus thread start-up: a few MiB
+    # whatever the upload's size (50 MiB here).
+    assert peak < 6 * MiB, f"peak {peak / MiB:.1f} MiB"
