@@ -266,6 +266,10 @@ class MyDay(msgspec.Struct):
     open_slots: list[Slot]
     self_signup: bool
     calendar_url: str
+    # Where staff give out slots: upcoming slots with room, and those this volunteer
+    # has said they would like (the automatic proposal honours these).
+    wishable_slots: list[Slot] = []
+    wished_slot_ids: list[int] = []
 
 
 # --- automatic assignment --------------------------------------------------------------

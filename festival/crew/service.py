@@ -416,6 +416,17 @@ async def set_preferences(db: Database, identity: Identity, data: PreferencesIn)
         return sorted(known)
 
 
+async def wish_for_slot(db: Database, identity: Identity, slot_id: int, wanted: bool) -> None:
+    """Say (or take back) that this volunteer would like a slot, for staff to weigh."""
+    async with db.write() as conn:
+        festival, row = await _me(conn, identity)
+        if not await queries.existing_slot_ids(conn, festival.id, [slot_id]):
+            raise NotFound(f"There is no slot {slot_id} at this festival.")
+        wished = (await queries.preferences(conn, [row.id]))[row.id]
+        wished = wished | {slot_id} if wanted else wished - {slot_id}
+        await queries.replace_preferences(conn, row.id, wished)
+
+
 # --- rules ----------------------------------------------------------------------------
 
 
@@ -916,13 +927,15 @@ async def my_day(db: Database, identity: Identity, base_url: str, secret: str) -
         rules = await queries.crew_rules(conn, festival.id)
         volunteer = (await _volunteers(conn, [row]))[0]
         every = await queries.festival_slots(conn, festival.id)
+        wished = (await queries.preferences(conn, [row.id]))[row.id]
     mine: list[MySlot] = []
     open_slots: list[Slot] = []
+    wishable: list[Slot] = []
     for slot in every:
         held = next((a for a in slot.assignments if a.volunteer_id == row.id), None)
         if held is None:
-            if rules.self_signup and slot.open_places and slot.starts_at > now:
-                open_slots.append(slot)
+            if slot.open_places and slot.starts_at > now:
+                (open_slots if rules.self_signup else wishable).append(slot)
             continue
         live = held.status in ("assigned", "accepted")
         mine.append(
@@ -956,6 +969,8 @@ async def my_day(db: Database, identity: Identity, base_url: str, secret: str) -
         open_slots=open_slots,
         self_signup=rules.self_signup,
         calendar_url=calendar_url(base_url, secret, row),
+        wishable_slots=wishable,
+        wished_slot_ids=sorted(wished),
     )
 
 

@@ -43,6 +43,8 @@ DONE = {
     "declined": "You have declined the slot. Festival staff can see your reason.",
     "checked-in": "You are checked in. Enjoy the interviews.",
     "signed-up": "The slot is yours. It is now in your list below.",
+    "wished": "Thank you. Festival staff will see that you would like that slot.",
+    "unwished": "That slot is no longer on your list of wishes.",
     "left": "You have left the slot.",
     "calendar": "You have a new calendar link. The old one no longer works.",
     "profile": "Your details have been saved.",
@@ -276,6 +278,20 @@ class VolunteerPages(Controller):
     ) -> Response[Any]:
         action = service.sign_up(db, identity_of(request), slot_id)
         return await _act(request, db, settings, action, "signed-up")
+
+    @post("/volunteer/slots/{slot_id:int}/wish", guards=VOLUNTEER, status_code=303)
+    async def wish(
+        self, request: AnyRequest, db: DB, settings: SETTINGS, slot_id: FromPath[int]
+    ) -> Response[Any]:
+        action = service.wish_for_slot(db, identity_of(request), slot_id, True)
+        return await _act(request, db, settings, action, "wished")
+
+    @post("/volunteer/slots/{slot_id:int}/unwish", guards=VOLUNTEER, status_code=303)
+    async def unwish(
+        self, request: AnyRequest, db: DB, settings: SETTINGS, slot_id: FromPath[int]
+    ) -> Response[Any]:
+        action = service.wish_for_slot(db, identity_of(request), slot_id, False)
+        return await _act(request, db, settings, action, "unwished")
 
     @post("/volunteer/slots/{slot_id:int}/leave", guards=VOLUNTEER, status_code=303)
     async def leave(

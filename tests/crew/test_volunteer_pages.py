@@ -426,3 +426,30 @@ async def test_a_suspended_volunteer_sees_why(crew: Crew) -> None:
     assert "You cannot take slots for now" in page
     assert "They said: Training needs a refresher" in page
     assert "/sign-up" not in page
+
+
+async def test_volunteer_marks_slots_they_would_like_and_staff_proposals_use_it(
+    crew: Crew,
+) -> None:
+    kit = await crew.volunteer("kit@crew.test", name="Kit")
+    other = await crew.volunteer("oli@crew.test", name="Oli")
+    wanted = await crew.slot(2, 3)
+    await crew.client.get(kit["url"].removeprefix("http://festival.test"))
+    page = await crew.client.get("/volunteer")
+    assert "Slots you would like" in page.text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert token
+    marked = await crew.client.post(
+        f"/volunteer/slots/{wanted['id']}/wish",
+        data={"_csrf_token": token.group(1)},
+        follow_redirects=False,
+    )
+    assert marked.status_code == 303
+    page = await crew.client.get("/volunteer?done=wished")
+    assert "You would like this slot" in page.text
+    assert "Festival staff will see that you would like that slot." in page.text
+    proposal = await crew.post("/proposals", {})
+    assert [(p["slot_id"], p["volunteer_id"]) for p in proposal["placements"]] == [
+        (wanted["id"], kit["id"])
+    ]
+    assert other["id"] != kit["id"]
