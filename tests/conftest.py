@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
@@ -21,6 +23,13 @@ from festival.db.migrate import migrate
 from festival.settings import Settings, load_settings
 
 T = TypeVar("T")
+
+# These machines are shared and noisy: a property test is judged by what it finds, never
+# by how fast examples are drawn or run.
+hypothesis_settings.register_profile(
+    "festival", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("festival")
 STAFF_EMAIL = "organiser@festival.test"
 STAFF_PASSWORD = "a long enough password"
 

@@ -118,11 +118,14 @@ _BLOCK_PAIRS = 250
 # Deterministic time handed out per second of the time limit. CP-SAT's deterministic time runs
 # behind the wall clock on these models (presolve and LP set-up count little), and model
 # building in Python is not counted at all, hence well below 1.
-_DETERMINISTIC_PER_SECOND = 0.25
+_DETERMINISTIC_PER_SECOND = 0.35
 # Deterministic-time equivalent charged for building one window pair in Python.
 _BUILD_COST_PER_PAIR = 2e-5
 # Deterministic time per window pair, per visit of the window.
 _WINDOW_BUDGET_PER_PAIR = 1e-4
+# Wide windows for gaining coverage: size in blocks, deterministic time per pair.
+_COVERAGE_BLOCKS = 8
+_COVERAGE_BUDGET_PER_PAIR = 1e-4
 # Within one solve: shares of its budget for coverage, fairness and preferences.
 _STAGE_SHARES = (0.3, 0.5, 0.2)
 
@@ -469,10 +472,10 @@ class _Window:
         solution = solver.response_proto.solution
         return [int(solution[v.index]) for v in variables], status == cp_model.OPTIMAL
 
-    def run(self, budget: float) -> tuple[bool, bool, bool]:
-        """Solve the three stages from the plan as it stands, write the result back, and say
-        which stages were proven optimal. The plan never gets worse: a stage's answer is
-        taken only if it is at least as good as the one it started from."""
+    def run(self, budget: float, *, coverage_only: bool = False) -> tuple[bool, bool, bool]:
+        """Solve the three stages (or only the first) from the plan as it stands, write the
+        result back, and say which stages were proven optimal. The plan never gets worse: a
+        stage's answer is taken only if it is at least as good as the one it started from."""
         plan = self.plan
         n = len(self.x)
         if n == 0:
@@ -484,9 +487,13 @@ class _Window:
         covered = sum(chosen) == self.most
         if not covered:  # most windows of a good plan are full already: no solve needed
             self.model.maximize(coverage)
-            found, covered = self._solve(self.x, chosen, budget * _STAGE_SHARES[0])
+            first = budget if coverage_only else budget * _STAGE_SHARES[0]
+            found, covered = self._solve(self.x, chosen, first)
             if found is not None and sum(found) > sum(chosen):
                 chosen = found
+        if coverage_only:
+            self._write(chosen)
+            return covered, False, False
         self.model.add(coverage == sum(chosen))
 
         self._add_fairness()
@@ -511,13 +518,18 @@ class _Window:
             if found is not None and sum(found[k] for k in picks) >= sum(best[k] for k in picks):
                 best = found
 
-        for (vi, slot), value in zip(self.pairs, best, strict=False):
+        self._write(best)
+        return covered, fair, liked
+
+    def _write(self, values: Sequence[int]) -> None:
+        """Put the values of ``x`` into the plan."""
+        plan = self.plan
+        for (vi, slot), value in zip(self.pairs, values, strict=False):
             holds = vi in plan.assigned.get(slot.id, ())
             if value and not holds:
                 plan.place(vi, slot)
             elif not value and holds:
                 plan.unplace(vi, slot)
-        return covered, fair, liked
 
     def _cost(self, values: Sequence[int]) -> int:
         n = len(self.x)
@@ -559,34 +571,47 @@ def _optimise(plan: _Plan, time_limit: float) -> str:
             return OPTIMAL
         return FEASIBLE_COVERAGE_PROVEN if covered else FEASIBLE
 
-    # Windows of two neighbouring blocks; passes alternate between pairing blocks (0, 1),
-    # (2, 3), ... and (1, 2), (3, 4), ... so that every boundary is inside some window.
     blocks = _blocks(plan.eligible)
-    passes: list[list[dict[int, list[_Slot]]]] = []
-    for offset in (0, 1):
-        cuts = [0, *range(offset, len(blocks), 2), len(blocks)]
-        windows = []
+
+    def windows(size: int, offset: int) -> list[dict[int, list[_Slot]]]:
+        """Windows of `size` neighbouring blocks, the first one `offset` blocks long."""
+        cuts = [0, *range(offset, len(blocks), size), len(blocks)]
+        out = []
         for a, b in itertools.pairwise(cuts):
-            if a == b:
-                continue
-            window: dict[int, list[_Slot]] = {}
-            for block in blocks[a:b]:
-                for vi, slots in block.items():
-                    window.setdefault(vi, []).extend(slots)
-            windows.append(window)
-        passes.append(windows)
+            if a < b:
+                window: dict[int, list[_Slot]] = {}
+                for block in blocks[a:b]:
+                    for vi, slots in block.items():
+                        window.setdefault(vi, []).extend(slots)
+                out.append(window)
+        return out
+
+    def visit(window: dict[int, list[_Slot]], per_pair: float, coverage_only: bool) -> bool:
+        """Solve one window unless the budget is spent; False once it is."""
+        if plan.work >= budget or plan.wall_stop:
+            return False
+        size = sum(len(slots) for slots in window.values())
+        plan.work += _BUILD_COST_PER_PAIR * size
+        _Window(plan, window).run(per_pair * size, coverage_only=coverage_only)
+        return True
+
+    # Coverage comes first in the objective, and gaining a place often means moving people
+    # across more than two blocks: windows with an open place that some eligible volunteer
+    # could take first get the coverage stage alone over a wide neighbourhood. The windows
+    # below then even out the hours again.
+    for window in windows(_COVERAGE_BLOCKS, _COVERAGE_BLOCKS):
+        if plan.could_cover_more(window) and not visit(window, _COVERAGE_BUDGET_PER_PAIR, True):
+            return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
+    # Then windows of two blocks, alternating between pairing blocks (0, 1), (2, 3), ... and
+    # (1, 2), (3, 4), ... so that every boundary is inside some window; those that could
+    # cover more go first.
+    passes = [windows(2, 2), windows(2, 1)]
     unchanged = 0
     for number in itertools.count():
         before = plan.snapshot()
-        # Coverage comes first in the objective, so windows with an open place that some
-        # eligible volunteer could take go first; otherwise time order.
-        windows = sorted(passes[number % 2], key=lambda w: not plan.could_cover_more(w))
-        for window in windows:
-            if plan.work >= budget or plan.wall_stop:
+        for window in sorted(passes[number % 2], key=lambda w: not plan.could_cover_more(w)):
+            if not visit(window, _WINDOW_BUDGET_PER_PAIR, False):
                 return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
-            size = sum(len(slots) for slots in window.values())
-            plan.work += _BUILD_COST_PER_PAIR * size
-            _Window(plan, window).run(_WINDOW_BUDGET_PER_PAIR * size)
         unchanged = unchanged + 1 if plan.snapshot() == before else 0
         if unchanged == 2:  # both pairings of blocks tried without a change
             break

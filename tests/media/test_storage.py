@@ -355,4 +355,6 @@ async def test_memory_stays_flat_while_streaming_50_mb(store: LocalStore) -> Non
         tracemalloc.stop()
     assert total == count * CHUNK_SIZE
     assert await store.size("clips/big") == count * CHUNK_SIZE
-    assert peak < 4 * MiB, f"peak {peak / MiB:.1f} MiB"
+    # append writes one 1 MiB batch while the next fills, plus worker-thread start-up:
+    # a few MiB whatever the size streamed (50 MiB here).
+    assert peak < 8 * MiB, f"peak {peak / MiB:.1f} MiB"

@@ -774,4 +774,4 @@ async def test_a_50_mb_patch_streams_in_flat_memory(rig: Rig) -> None:
     assert state.completed and state.sha256 == whole.hexdigest()
     # One 1 MiB batch is written while the next fills, plus thread start-up: a few MiB
     # whatever the upload's size (50 MiB here).
-    assert peak < 6 * MiB, f"peak {peak / MiB:.1f} MiB"
+    assert peak < 8 * MiB, f"peak {peak / MiB:.1f} MiB"
