@@ -29,6 +29,8 @@ from festival.clips.pages import UploadPages
 from festival.clips.routes import ClipsController, MediaFiles, UploadsController
 from festival.clips.service import ClipServices, DatabaseStates
 from festival.clips.staff_pages import StaffClipPages
+from festival.consent import service as consent_service
+from festival.consent.routes import ConsentController, IntervieweeController, IntervieweeMedia
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
 from festival.crew.staff_pages import StaffCrewPages
 from festival.crew.volunteer_pages import VolunteerPages
@@ -91,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.clips = clips
         if settings.run_jobs:
             await jobs.enqueue(clip_service.EXPIRE_UPLOADS, {})
+            await jobs.enqueue(consent_service.SWEEP, {})
             jobs.start()
         try:
             yield
@@ -145,6 +148,9 @@ def create_app(settings: Settings) -> Litestar:
             ClipsController,
             MediaFiles,
             StaffClipPages,
+            ConsentController,
+            IntervieweeController,
+            IntervieweeMedia,
             PublicPages,
             StaffProgrammePages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),

@@ -10,6 +10,7 @@ Services raise these; nothing else decides status codes::
     │   └── ConsentRequired    the person filmed has not agreed to this use
     ├── NotFound (404)
     ├── Conflict (409)         clashes with something that exists (a room, a slug, a person)
+    ├── Gone (410)             removed for good, as when consent is withdrawn
     ├── PayloadTooLarge (413)
     ├── TooManyRequests (429)
     └── ServerError (500)      our fault; the details go to the log, not the client
@@ -151,6 +152,14 @@ class Conflict(FestivalError):
     status = 409
     slug = "conflict"
     title = "Conflicts with something that exists"
+
+
+class Gone(FestivalError):
+    """It was here and has been removed for good (a withdrawn interview)."""
+
+    status = 410
+    slug = "gone"
+    title = "No longer available"
 
 
 class PayloadTooLarge(FestivalError):

@@ -137,3 +137,25 @@ async def identity_from_session(db: Database, session_token: str) -> Identity | 
     async with db.read() as conn:
         row = await queries.staff_by_session(conn, hash_token(session_token), datetime.now(UTC))
     return _identity(row, "session") if row else None
+
+
+async def throttle(db: Database, kind: str, value: str, *, attempts: int, window: int) -> None:
+    """Refuse with 429 once ``value`` (a client address, say) has failed ``attempts``
+    times within ``window`` seconds at ``kind`` (a private link, a sign-in)."""
+    now = datetime.now(UTC)
+    since = now - timedelta(seconds=window)
+    subjects = [_subject(kind, value)]
+    async with db.read() as conn:
+        if await queries.count_failures(conn, subjects, since) >= attempts:
+            oldest = await queries.oldest_failure(conn, subjects, since)
+            wait = max(1, int((oldest + timedelta(seconds=window) - now).total_seconds()) + 1)
+            raise TooManyRequests(
+                "Too many tries with links that do not work, from this device.",
+                fix=f"Wait {wait // 60 + 1} minutes, then try your link again.",
+                headers={"Retry-After": str(wait)},
+            )
+
+
+async def note_failure(db: Database, kind: str, value: str) -> None:
+    async with db.write() as conn:
+        await queries.record_failures(conn, [_subject(kind, value)], datetime.now(UTC))

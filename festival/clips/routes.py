@@ -12,7 +12,7 @@ from litestar.response import Stream
 from festival.auth import identity_of
 from festival.clips import service
 from festival.clips.schemas import Clip, ClipPatch, MyClips
-from festival.clips.service import ClipServices
+from festival.clips.service import ClipServices, MediaFile
 from festival.db.engine import Database
 from festival.errors import FestivalError
 from festival.problems import PROBLEM_JSON, problem_body
@@ -205,34 +205,42 @@ class MediaFiles(Controller):
         self, request: AnyRequest, clips: CLIPS, clip_id: FromPath[int], name: FromPath[str]
     ) -> Response[Any]:
         found = await service.media_file(clips, identity_of(request), clip_id, name)
-        headers = {
-            "Accept-Ranges": "bytes",
-            # Until a clip is published only its owner and staff see it: never cache it
-            # anywhere shared.
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if name == "original":
-            headers["Content-Disposition"] = f'attachment; filename="clip-{clip_id}-original"'
-        try:
-            wanted = parse_range(request.headers.get("range"), found.size)
-        except Unsatisfiable:
-            return Response(
-                b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{found.size}"}
-            )
-        if wanted is None:
-            return Stream(
-                clips.store.read_range(found.key),
-                media_type=found.content_type,
-                headers={**headers, "Content-Length": str(found.size)},
-            )
-        return Stream(
-            clips.store.read_range(found.key, wanted.start, wanted.end),
-            status_code=206,
-            media_type=found.content_type,
-            headers={
-                **headers,
-                "Content-Length": str(wanted.length),
-                "Content-Range": f"bytes {wanted.start}-{wanted.end - 1}/{found.size}",
-            },
+        return serve_media(request, clips, found, clip_id, name)
+
+
+def serve_media(
+    request: AnyRequest, clips: ClipServices, found: MediaFile, clip_id: int, name: str
+) -> Response[Any]:
+    """A stored file with range requests and the right caching for who may see it."""
+    headers = {
+        "Accept-Ranges": "bytes",
+        # Unpublished: only its owner and staff see it, so never cached anywhere shared.
+        # Published: caches may keep it but must ask again each time, so a withdrawal
+        # stops them serving it at once.
+        "Cache-Control": "public, no-cache" if found.public else "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if name == "original":
+        headers["Content-Disposition"] = f'attachment; filename="clip-{clip_id}-original"'
+    try:
+        wanted = parse_range(request.headers.get("range"), found.size)
+    except Unsatisfiable:
+        return Response(
+            b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{found.size}"}
         )
+    if wanted is None:
+        return Stream(
+            clips.store.read_range(found.key),
+            media_type=found.content_type,
+            headers={**headers, "Content-Length": str(found.size)},
+        )
+    return Stream(
+        clips.store.read_range(found.key, wanted.start, wanted.end),
+        status_code=206,
+        media_type=found.content_type,
+        headers={
+            **headers,
+            "Content-Length": str(wanted.length),
+            "Content-Range": f"bytes {wanted.start}-{wanted.end - 1}/{found.size}",
+        },
+    )

@@ -56,6 +56,9 @@ class ClipRow(msgspec.Struct):
     captions_key: str | None
     created_at: datetime
     updated_at: datetime
+    published_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    purged_at: datetime | None = None
 
 
 class Clip(msgspec.Struct):
@@ -85,6 +88,8 @@ class Clip(msgspec.Struct):
     captions_url: str | None
     original_url: str | None
     created_at: datetime
+    published: bool = False
+    withdrawn: bool = False
 
 
 class ClipPatch(msgspec.Struct, forbid_unknown_fields=True):

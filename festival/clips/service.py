@@ -34,6 +34,7 @@ from festival.clips.schemas import (
     MyClips,
     Upload,
 )
+from festival.consent import service as consent_service
 from festival.crew import service as crew
 from festival.db.engine import Database
 from festival.errors import (
@@ -139,9 +140,6 @@ async def _festival_for(conn: Any, identity: Identity, metadata: Mapping[str, st
                 fix="Upload from one of your own slots, or without a slot.",
             )
         festival_id = slot_festival
-    consent = metadata.get("consent", "")
-    if consent and (len(consent) > 64 or not consent.replace("-", "").isalnum()):
-        raise BadRequest.field("Upload-Metadata.consent", "must be a consent id")
     if festival_id is None:
         slug = metadata.get("festival", "")
         if not slug:
@@ -151,6 +149,9 @@ async def _festival_for(conn: Any, identity: Identity, metadata: Mapping[str, st
                 fix="Send the festival's slug as 'festival' in Upload-Metadata, or a slot.",
             )
         festival_id = (await programme.require_festival(conn, slug)).id
+    consent = metadata.get("consent", "")
+    if consent:
+        await consent_service.check_upload_consent(conn, identity, festival_id, consent)
     return festival_id
 
 
@@ -380,8 +381,20 @@ def register_jobs(services: ClipServices) -> None:
         await expire_uploads(services)
         await services.jobs.enqueue(EXPIRE_UPLOADS, {}, delay=EXPIRY_INTERVAL)
 
+    async def run_purge(payload: dict[str, Any]) -> None:
+        await consent_service.purge_media(services.db, services.store, int(payload["clip_id"]))
+
+    async def run_sweep(payload: dict[str, Any]) -> None:
+        async def delete(clip_id: int) -> None:
+            await delete_clip(services, Identity(kind="staff", id=0), clip_id)
+
+        await consent_service.sweep(services.db, services.jobs, delete)
+        await services.jobs.enqueue(consent_service.SWEEP, {}, delay=consent_service.SWEEP_INTERVAL)
+
     services.jobs.register(PROCESS_CLIP, run_process)
     services.jobs.register(EXPIRE_UPLOADS, run_expiry)
+    services.jobs.register(consent_service.PURGE_MEDIA, run_purge)
+    services.jobs.register(consent_service.SWEEP, run_sweep)
 
 
 # --- clips for owners and staff --------------------------------------------------------
@@ -417,6 +430,8 @@ def view(clip: ClipRow) -> Clip:
         captions_url=_url(clip, "captions.vtt", "captions_key"),
         original_url=_url(clip, "original", "original_key"),
         created_at=clip.created_at,
+        published=clip.published_at is not None,
+        withdrawn=clip.withdrawn_at is not None,
     )
 
 
@@ -560,6 +575,7 @@ class MediaFile(msgspec.Struct):
     content_type: str
     size: int
     filename: str
+    public: bool = False
 
 
 async def media_file(
@@ -568,22 +584,38 @@ async def media_file(
     """A clip's file for its owner or staff (public access arrives with consent)."""
     if name not in MEDIA_FILES:
         raise NotFound(f"Clips have no file called {name!r}.")
-    if identity.is_anonymous:
-        raise NotFound(f"There is no clip {clip_id} that you can see.")
-    async with services.db.read() as conn:
-        clip = await _clip(conn, identity, clip_id)
+    public = False
+    if name != "original":
+        try:
+            clip = await consent_service.public_clip(services.db, clip_id)
+            public = True
+        except NotFound:
+            public = False
+    if not public:
+        if identity.is_anonymous:
+            raise NotFound(f"There is no clip {clip_id} that you can see.")
+        async with services.db.read() as conn:
+            clip = await _clip(conn, identity, clip_id)
+    return await media_of(services, clip, name, public=public)
+
+
+async def media_of(services: ClipServices, clip: ClipRow, name: str, *, public: bool) -> MediaFile:
+    """The stored file ``name`` of a clip the caller may see."""
+    if name not in MEDIA_FILES:
+        raise NotFound(f"Clips have no file called {name!r}.")
     column, content_type = MEDIA_FILES[name]
     key = getattr(clip, column)
     if not key:
-        raise NotFound(f"Clip {clip_id} has no {name} yet.", fix="Wait until it is ready.")
+        raise NotFound(f"Clip {clip.id} has no {name} yet.", fix="Wait until it is ready.")
     size = await services.store.size(key)
     if size is None:
-        raise NotFound(f"Clip {clip_id} has no {name}.")
+        raise NotFound(f"Clip {clip.id} has no {name}.")
     return MediaFile(
         key=key,
         content_type=content_type or clip.content_type or "application/octet-stream",
         size=size,
         filename=clip.original_filename if name == "original" else name,
+        public=public,
     )
 
 

@@ -37,16 +37,23 @@ Size
 ----
 A problem of up to ``_SINGLE_MODEL_PAIRS`` eligible pairs is solved as one model; only then
 can the status be ``"optimal"``. A festival-sized one (300 volunteers, 3,000 places: about
-80,000 pairs) is far beyond what CP-SAT loads and searches in seconds, so it is improved in
-*time windows*: the slots, by start time, are cut into blocks of about ``_BLOCK_PAIRS`` pairs,
-and the model above is solved on two consecutive blocks at a time with every placement outside
-the window fixed (those add to loads and rule out clashing pairs). A window solve never makes
-the plan worse in the lexicographic order. Windows are visited in time order, pass after pass,
-until the budget is spent or a pass changes nothing.
+80,000 pairs) is far beyond what CP-SAT loads and searches in seconds (measured: the LP alone
+takes several seconds to build, and the first stage is not proven in minutes), so it is
+improved in *time windows*. The slots, by start time, are cut into blocks of about
+``_BLOCK_PAIRS`` pairs, and the model above is solved on a few consecutive blocks at a time
+with every placement outside the window fixed (those add to loads and rule out clashing pairs).
+A window solve never makes the plan worse in the lexicographic order. First, windows of
+``_COVERAGE_BLOCKS`` blocks that still have a place some eligible volunteer could take get the
+coverage stage alone (gaining a place often means moving people along a chain longer than two
+blocks); then windows of two blocks get all three stages, pass after pass, alternating how the
+blocks pair up, until the budget is spent or two passes change nothing.
 
 Every run starts from a warm start (each place in start order to the least-loaded free eligible
 volunteer). It is only the first hint: CP-SAT replaces it wherever it can do better, and it
 guarantees a complete plan even when the time limit is very short.
+
+CP-SAT runs without presolve and with ``linearization_level=2``: on these models presolve
+costs more than it saves, and the fuller LP closes the fairness stage several times faster.
 
 Determinism: inputs are sorted by id, CP-SAT runs on one worker with a fixed seed, and the
 budget is counted in CP-SAT's *deterministic* time (a count of work, not seconds) plus a fixed
@@ -123,8 +130,9 @@ _DETERMINISTIC_PER_SECOND = 0.35
 _BUILD_COST_PER_PAIR = 2e-5
 # Deterministic time per window pair, per visit of the window.
 _WINDOW_BUDGET_PER_PAIR = 1e-4
-# Wide windows for gaining coverage: size in blocks, deterministic time per pair.
-_COVERAGE_BLOCKS = 8
+# Wide windows for gaining coverage: sizes in blocks (tried in turn), deterministic time
+# per pair.
+_COVERAGE_BLOCKS = (4, 8)
 _COVERAGE_BUDGET_PER_PAIR = 1e-4
 # Within one solve: shares of its budget for coverage, fairness and preferences.
 _STAGE_SHARES = (0.3, 0.5, 0.2)
@@ -599,17 +607,25 @@ def _optimise(plan: _Plan, time_limit: float) -> str:
     # across more than two blocks: windows with an open place that some eligible volunteer
     # could take first get the coverage stage alone over a wide neighbourhood. The windows
     # below then even out the hours again.
-    for window in windows(_COVERAGE_BLOCKS, _COVERAGE_BLOCKS):
-        if plan.could_cover_more(window) and not visit(window, _COVERAGE_BUDGET_PER_PAIR, True):
-            return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
+    warm = plan.snapshot()
+    for size in _COVERAGE_BLOCKS:
+        for window in windows(size, size):
+            if plan.could_cover_more(window) and not visit(window, _COVERAGE_BUDGET_PER_PAIR, True):
+                return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
+    moved = {slot_id for slot_id, _ in warm ^ plan.snapshot()}
+
+    def order(window: dict[int, list[_Slot]]) -> tuple[bool, bool]:
+        """Windows that could cover more first, then those the coverage stage changed."""
+        touched = any(s.id in moved for slots in window.values() for s in slots)
+        return not plan.could_cover_more(window), not touched
+
     # Then windows of two blocks, alternating between pairing blocks (0, 1), (2, 3), ... and
-    # (1, 2), (3, 4), ... so that every boundary is inside some window; those that could
-    # cover more go first.
+    # (1, 2), (3, 4), ... so that every boundary is inside some window.
     passes = [windows(2, 2), windows(2, 1)]
     unchanged = 0
     for number in itertools.count():
         before = plan.snapshot()
-        for window in sorted(passes[number % 2], key=lambda w: not plan.could_cover_more(w)):
+        for window in sorted(passes[number % 2], key=order):
             if not visit(window, _WINDOW_BUDGET_PER_PAIR, False):
                 return WINDOWED_TIME_LIMIT if plan.wall_stop else WINDOWED
         unchanged = unchanged + 1 if plan.snapshot() == before else 0

@@ -513,6 +513,112 @@ clips = sa.Table(
     sa.Column("rendition_key", sa.String(300), nullable=True),
     sa.Column("rendition_size", sa.BigInteger, nullable=True),
     sa.Column("captions_key", sa.String(300), nullable=True),
+    # Publication: staff publish from the review queue; withdrawal ends it for good.
+    sa.Column("published_at", UTCDateTime, nullable=True),
+    sa.Column("withdrawn_at", UTCDateTime, nullable=True),
+    sa.Column("purged_at", UTCDateTime, nullable=True),
     _created(),
     _updated(),
+)
+
+
+# --- consent: the person filmed holds the power over their story ------------------------
+
+publication_rules = sa.Table(
+    "publication_rules",
+    metadata,
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("require_review", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("require_captions", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("unconsented_days", sa.Integer, nullable=False, server_default="30"),
+    _updated(),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    _id(),
+    sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    # Exactly what the interviewee read: the form's version, which wording, and its text.
+    sa.Column("form_version", sa.Integer, nullable=False),
+    sa.Column("form_variant", sa.String(20), nullable=False),
+    sa.Column("form_text", sa.Text, nullable=False),
+    sa.Column("interviewee_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("contact_email", sa.String(320), nullable=False, server_default=""),
+    sa.Column("contact_phone", sa.String(50), nullable=False, server_default=""),
+    sa.Column("scope_timeline", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("scope_blog", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("scope_social", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("scope_training", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("scope_research", sa.Boolean, nullable=False, server_default=sa.false()),
+    # name | chosen | anonymous
+    sa.Column("credit", sa.String(20), nullable=False, server_default="anonymous"),
+    sa.Column("licence", sa.String(50), nullable=False, server_default="all-rights-reserved"),
+    sa.Column("expires_on", sa.Date, nullable=True),
+    # ticked on the phone, or spoken on camera at a time into the clip
+    sa.Column("method", sa.String(20), nullable=False, server_default="ticked"),
+    sa.Column("spoken_at_seconds", sa.Float, nullable=True),
+    sa.Column(
+        "witness_volunteer_id",
+        sa.Integer,
+        sa.ForeignKey("volunteers.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column(
+        "witness_staff_id",
+        sa.Integer,
+        sa.ForeignKey("staff.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    sa.Column("given_at", UTCDateTime, nullable=False),
+    sa.Column("approved_at", UTCDateTime, nullable=True),
+    sa.Column("withdrawn_at", UTCDateTime, nullable=True),
+    sa.Column("withdrawn_by", sa.String(20), nullable=False, server_default=""),
+    sa.Column("token_hash", sa.String(64), nullable=True, unique=True),
+    sa.Column("token_revoked_at", UTCDateTime, nullable=True),
+    sa.Column("erased_at", UTCDateTime, nullable=True),
+    _created(),
+    _updated(),
+)
+
+clip_consents = sa.Table(
+    "clip_consents",
+    metadata,
+    sa.Column(
+        "clip_id", sa.Integer, sa.ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "consent_id",
+        sa.Integer,
+        sa.ForeignKey("consents.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("linked_at", UTCDateTime, nullable=False, default=_now),
+)
+
+# Append-only: rows are inserted, never updated or deleted, and hold ids, never names.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    _id(),
+    sa.Column("at", UTCDateTime, nullable=False, default=_now),
+    sa.Column("festival_id", sa.Integer, nullable=True, index=True),
+    sa.Column("actor", sa.String(50), nullable=False),
+    sa.Column("action", sa.String(50), nullable=False),
+    sa.Column("clip_id", sa.Integer, nullable=True, index=True),
+    sa.Column("consent_id", sa.Integer, nullable=True, index=True),
+    sa.Column("detail", sa.Text, nullable=False, server_default="{}"),
 )
