@@ -238,6 +238,10 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
                     "state": "processing",
                 },
             )
+            if state.metadata.get("consent"):
+                await consent_service.link_on_upload(
+                    conn, identity, clip_id, state.metadata["consent"]
+                )
     await services.jobs.enqueue(PROCESS_CLIP, {"clip_id": clip_id})
     return clip_id
 
