@@ -90,6 +90,11 @@ class Clip(msgspec.Struct):
     created_at: datetime
     published: bool = False
     withdrawn: bool = False
+    # Ownership: the story belongs to the people in it; the volunteer co-produced it;
+    # the festival publishes it under the scopes they granted.
+    owners: str = ""
+    filmed_by: str = ""
+    publisher: str = ""
 
 
 class ClipPatch(msgspec.Struct, forbid_unknown_fields=True):

@@ -451,10 +451,35 @@ async def _clip(conn: Any, identity: Identity, clip_id: int) -> ClipRow:
     return clip
 
 
+async def _views(conn: Any, rows: Sequence[ClipRow]) -> list[Clip]:
+    """Clips with their ownership lines filled in."""
+    from festival.consent import queries as consent_queries
+
+    consents = await consent_queries.consents_of_clips(conn, [r.id for r in rows])
+    festivals: dict[int, str] = {}
+    volunteers: dict[int, str] = {}
+    result = []
+    for row in rows:
+        if row.festival_id not in festivals:
+            festivals[row.festival_id] = (
+                await programme.festival_by_id(conn, row.festival_id)
+            ).name
+        if row.volunteer_id is not None and row.volunteer_id not in volunteers:
+            volunteers[row.volunteer_id] = await crew.volunteer_name(conn, row.volunteer_id)
+        clip = view(row)
+        clip.owners = consent_service.owners_credit(consents[row.id]) if consents[row.id] else ""
+        clip.filmed_by = (
+            volunteers[row.volunteer_id] if row.volunteer_id is not None else "The festival team"
+        )
+        clip.publisher = festivals[row.festival_id]
+        result.append(clip)
+    return result
+
+
 async def get_clip(db: Database, identity: Identity, clip_id: int) -> Clip:
     owner_of(identity)
     async with db.read() as conn:
-        return view(await _clip(conn, identity, clip_id))
+        return (await _views(conn, [await _clip(conn, identity, clip_id)]))[0]
 
 
 async def list_clips(
@@ -473,7 +498,7 @@ async def list_clips(
             volunteer_id=None if identity.is_staff else identity.id,
             slot_id=slot_id,
         )
-    return [view(r) for r in rows]
+        return await _views(conn, rows)
 
 
 async def my_clips(db: Database, identity: Identity, base_url: str) -> MyClips:

@@ -1150,3 +1150,11 @@ async def slot_festival_and_holders(
 async def volunteer_festival(conn: AsyncConnection, volunteer_id: int) -> int | None:
     row = await queries.volunteer_by_id(conn, volunteer_id)
     return row.festival_id if row else None
+
+
+async def volunteer_name(conn: AsyncConnection, volunteer_id: int) -> str:
+    """How a volunteer is credited as the co-producer who filmed a clip."""
+    row = await queries.volunteer_by_id(conn, volunteer_id)
+    if row is None:
+        return "A festival volunteer"
+    return row.display_name or "A festival volunteer"

@@ -246,3 +246,15 @@ async def test_unknown_and_replaced_private_links_are_404(
     assert (await client.get(f"/api/v1/consent/{old}")).status_code == 404
     assert (await client.get(f"/api/v1/consent/{token_of(renewed.json())}")).status_code == 200
     assert (await client.get("/api/v1/consent/fct_guessing")).status_code == 404
+
+
+async def test_clips_carry_their_ownership(
+    client: Client, app: Litestar, crew: Crew, ada: dict[str, str], tmp_path: Path
+) -> None:
+    clip = await ready_clip(client, app, ada, tmp_path)
+    await consent(crew, ada, clip["id"])
+    await consent(crew, ada, clip["id"], credit="anonymous", display_name="", interviewee_name="")
+    seen = (await client.get(f"/api/v1/clips/{clip['id']}", headers=crew.staff)).json()
+    assert seen["owners"] == "Sam and Anonymous"
+    assert seen["filmed_by"] == "Ada"
+    assert seen["publisher"] == "Now Festival"
