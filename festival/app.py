@@ -26,11 +26,15 @@ from festival.accounts.routes import AccountsController, StaffPages
 from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
 from festival.clips import service as clip_service
 from festival.clips.pages import UploadPages
+from festival.clips.public_pages import PublicClipPages
 from festival.clips.routes import ClipsController, MediaFiles, UploadsController
 from festival.clips.service import ClipServices, DatabaseStates
 from festival.clips.staff_pages import StaffClipPages
 from festival.consent import service as consent_service
+from festival.consent.capture_pages import ConsentCapturePages
+from festival.consent.interviewee_pages import IntervieweePages
 from festival.consent.routes import ConsentController, IntervieweeController, IntervieweeMedia
+from festival.consent.staff_pages import StaffConsentPages
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
 from festival.crew.staff_pages import StaffCrewPages
 from festival.crew.volunteer_pages import VolunteerPages
@@ -151,6 +155,10 @@ def create_app(settings: Settings) -> Litestar:
             ConsentController,
             IntervieweeController,
             IntervieweeMedia,
+            IntervieweePages,
+            PublicClipPages,
+            ConsentCapturePages,
+            StaffConsentPages,
             PublicPages,
             StaffProgrammePages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),

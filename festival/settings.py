@@ -9,10 +9,11 @@ caught at once rather than silently ignored.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
@@ -39,6 +40,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     upload_ttl_hours: int = 48
     run_jobs: bool = True
     debug: bool = False
+    smtp_url: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -70,6 +72,7 @@ _KNOWN = {
     "base_url",
     "secret_key",
     "timezone",
+    "smtp_url",
     *_BOOL_FIELDS,
     *_INT_FIELDS,
 }
@@ -77,6 +80,39 @@ _KNOWN = {
 
 def _fail(name: str, message: str) -> SettingsError:
     return SettingsError(f"{PREFIX}{name.upper()}: {message}")
+
+
+_SMTP_FORM = "smtp://host[:port] or smtps://host[:port], optionally user:password@ before the host"
+_SMTP_OPTIONS = {"from", "starttls"}
+_ADDRESS = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
+
+
+def _check_smtp_url(url: str) -> str:
+    """The mail server that sends interviewees their private link (optional):
+    ``smtp://host:port?from=festival@example.org``; ``&starttls=true`` or ``smtps://``
+    for TLS."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise _fail("smtp_url", f"must look like {_SMTP_FORM}") from None
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname or parts.path not in {"", "/"}:
+        raise _fail("smtp_url", f"must look like {_SMTP_FORM}")
+    if port == 0:
+        raise _fail("smtp_url", "the port must be between 1 and 65535")
+    try:
+        options = parse_qs(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise _fail("smtp_url", "the part after ? must be like from=festival@example.org") from None
+    unknown = set(options) - _SMTP_OPTIONS
+    if unknown or any(len(v) > 1 for v in options.values()):
+        raise _fail("smtp_url", "the only options after ? are from= and starttls=, each once")
+    sender = options.get("from", [""])[0]
+    if sender and not _ADDRESS.match(sender):
+        raise _fail("smtp_url", "from= must be one email address, like festival@example.org")
+    if options.get("starttls", ["false"])[0].lower() not in {"true", "false", "1", "0"}:
+        raise _fail("smtp_url", "starttls= must be true or false")
+    return url
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +162,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "timezone", f"{timezone!r} is not an IANA time zone such as Europe/London"
         ) from None
     values["timezone"] = timezone
+
+    if raw.get("smtp_url"):
+        values["smtp_url"] = _check_smtp_url(raw["smtp_url"])
 
     for name, (low, high) in _INT_FIELDS.items():
         if name not in raw:

@@ -35,6 +35,7 @@ from festival.clips.schemas import (
     Upload,
 )
 from festival.consent import service as consent_service
+from festival.consent.mail import SEND_REVIEW_LINK, ReviewMail, not_configured
 from festival.crew import service as crew
 from festival.db.engine import Database
 from festival.errors import (
@@ -377,7 +378,7 @@ async def expire_uploads(services: ClipServices) -> list[str]:
     return removed
 
 
-def register_jobs(services: ClipServices) -> None:
+def register_jobs(services: ClipServices, mail: ReviewMail | None = None) -> None:
     async def run_process(payload: dict[str, Any]) -> None:
         await process_clip(services, int(payload["clip_id"]))
 
@@ -399,6 +400,7 @@ def register_jobs(services: ClipServices) -> None:
     services.jobs.register(EXPIRE_UPLOADS, run_expiry)
     services.jobs.register(consent_service.PURGE_MEDIA, run_purge)
     services.jobs.register(consent_service.SWEEP, run_sweep)
+    services.jobs.register(SEND_REVIEW_LINK, mail.send if mail else not_configured)
 
 
 # --- clips for owners and staff --------------------------------------------------------

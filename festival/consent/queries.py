@@ -58,6 +58,24 @@ async def festival_consents(conn: AsyncConnection, festival_id: int) -> list[Con
     return [_row(r) for r in rows]
 
 
+async def witnessed_consents(
+    conn: AsyncConnection, *, volunteer_id: int | None = None, staff_id: int | None = None
+) -> list[ConsentRow]:
+    """Consents one volunteer (or one staff member) witnessed, newest first."""
+    if volunteer_id is not None:
+        witness = consents.c.witness_volunteer_id == volunteer_id
+    elif staff_id is not None:
+        witness = consents.c.witness_staff_id == staff_id
+    else:
+        return []
+    rows = await conn.execute(
+        sa.select(*_consent_columns)
+        .where(witness)
+        .order_by(consents.c.given_at.desc(), consents.c.id.desc())
+    )
+    return [_row(r) for r in rows]
+
+
 async def expiring(conn: AsyncConnection, today: date) -> list[ConsentRow]:
     """Live consents whose end date has passed."""
     rows = await conn.execute(

@@ -34,6 +34,7 @@ from festival.accounts.service import hash_token
 from festival.clips import queries as clip_queries
 from festival.clips.schemas import ClipRow
 from festival.consent import queries
+from festival.consent.mail import ReviewMail
 from festival.consent.schemas import (
     SCOPES,
     AuditEvent,
@@ -288,7 +289,13 @@ async def _clip_for(conn: AsyncConnection, identity: Identity, clip_id: int) -> 
 
 
 async def record_consent(
-    db: Database, identity: Identity, slug: str, data: ConsentIn, base_url: str
+    db: Database,
+    identity: Identity,
+    slug: str,
+    data: ConsentIn,
+    base_url: str,
+    *,
+    mail: ReviewMail | None = None,
 ) -> ConsentCreated:
     today = _now().date()
     _check(data, today)
@@ -335,6 +342,8 @@ async def record_consent(
         row = await queries.consent_by_id(conn, consent_id)
         assert row is not None
         clip_ids = (await queries.clips_of_consents(conn, [consent_id]))[consent_id]
+    if mail is not None and data.contact_email:
+        await mail.enqueue(consent_id, token)  # never raises: the consent stands regardless
     url = f"{base_url}/consent/{token}"
     return ConsentCreated(consent=view(row, clip_ids), review_url=url, qr_svg=qr_svg(url))
 
@@ -601,14 +610,27 @@ async def withdraw_for(
 
 
 async def new_link(
-    db: Database, identity: Identity, slug: str, consent_id: int, base_url: str
+    db: Database,
+    identity: Identity,
+    slug: str,
+    consent_id: int,
+    base_url: str,
+    *,
+    mail: ReviewMail | None = None,
 ) -> ConsentCreated:
     """Revoke the old private link (lost, shared by mistake) and issue a new one."""
     token = CONSENT_TOKEN_PREFIX + secrets.token_urlsafe(24)
     async with db.write() as conn:
         festival = await programme.require_festival(conn, slug)
         consent = await _staff_consent(conn, festival, consent_id)
-        await queries.update_consent(conn, consent.id, {"token_hash": hash_token(token)})
+        if consent.erased_at is not None:
+            raise Conflict(
+                "This person has been erased, so there is nobody to send a link to.",
+                fix="If they come back, record a fresh consent with them.",
+            )
+        await queries.update_consent(
+            conn, consent.id, {"token_hash": hash_token(token), "token_revoked_at": None}
+        )
         await queries.record(
             conn,
             actor=_actor(identity),
@@ -620,6 +642,8 @@ async def new_link(
         row = await queries.consent_by_id(conn, consent_id)
         clip_ids = (await queries.clips_of_consents(conn, [consent_id]))[consent_id]
     assert row is not None
+    if mail is not None and row.contact_email:
+        await mail.enqueue(consent_id, token)
     url = f"{base_url}/consent/{token}"
     return ConsentCreated(consent=view(row, clip_ids), review_url=url, qr_svg=qr_svg(url))
 
@@ -643,6 +667,21 @@ async def list_consents(db: Database, slug: str) -> list[Consent]:
     async with db.read() as conn:
         festival = await programme.require_festival(conn, slug)
         rows = await queries.festival_consents(conn, festival.id)
+        clips = await queries.clips_of_consents(conn, [r.id for r in rows])
+    return [view(r, clips[r.id]) for r in rows]
+
+
+async def witnessed_by(db: Database, identity: Identity) -> list[Consent]:
+    """The consents this volunteer (or staff member) witnessed, newest first: the ones
+    they may link to their clips afterwards."""
+    if identity.id is None or identity.is_anonymous:
+        return []
+    async with db.read() as conn:
+        rows = await queries.witnessed_consents(
+            conn,
+            volunteer_id=identity.id if identity.is_volunteer else None,
+            staff_id=identity.id if identity.is_staff else None,
+        )
         clips = await queries.clips_of_consents(conn, [r.id for r in rows])
     return [view(r, clips[r.id]) for r in rows]
 

@@ -6,7 +6,7 @@
  * in localStorage, so after a reload choosing the same file carries on where it stopped.
  *
  * Configuration comes from data- attributes on the form (no inline script): endpoint,
- * csrfToken, slot, chunkSize.
+ * csrfToken, slot, consent (the consent to link the clip to), chunkSize.
  */
 (function () {
   "use strict";
@@ -189,6 +189,7 @@
       filetype: file.type || "application/octet-stream",
     };
     if (config.slot) meta.slot = config.slot;
+    if (config.consent) meta.consent = config.consent;
     if (festival && festival.value) meta.festival = festival.value;
     return meta;
   }

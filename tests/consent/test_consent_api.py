@@ -258,3 +258,18 @@ async def test_clips_carry_their_ownership(
     assert seen["owners"] == "Sam and Anonymous"
     assert seen["filmed_by"] == "Ada"
     assert seen["publisher"] == "Now Festival"
+
+
+async def test_a_stopped_link_can_be_replaced_but_not_for_an_erased_person(
+    client: Client, crew: Crew, ada: dict[str, str]
+) -> None:
+    created = await consent(crew, ada, None)
+    consent_id = created["consent"]["id"]
+    base = f"/api/v1/festivals/{SLUG}/consents/{consent_id}"
+    assert (await client.post(f"{base}/revoke-link", headers=crew.staff)).status_code == 204
+    assert (await client.get(f"/api/v1/consent/{token_of(created)}")).status_code == 404
+    renewed = await client.post(f"{base}/new-link", headers=crew.staff)
+    assert (await client.get(f"/api/v1/consent/{token_of(renewed.json())}")).status_code == 200
+    assert (await client.post(f"{base}/erase", headers=crew.staff)).status_code == 204
+    refused = await client.post(f"{base}/new-link", headers=crew.staff)
+    assert refused.status_code == 409

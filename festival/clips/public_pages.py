@@ -1,0 +1,162 @@
+"""A published clip's public page, ``/clips/{id}``, with who owns the story.
+
+The page is served only while the publication gate allows it
+(:func:`festival.consent.service.public_clip`): a withdrawn clip answers 410 with a
+respectful page, anything else not public answers 404, whatever the address.
+
+Every clip says whose it is: the **owner** (the people in it; the story is theirs),
+who **filmed** it (the volunteer, credited as co-producer) and who **published** it
+(the festival, under the uses the owners agreed to). :func:`ownership` works that out
+for one clip, for this page and for anything else that credits a clip.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+
+from festival.clips import service as clip_service
+from festival.clips.schemas import Clip, ClipRow
+from festival.consent import queries as consent_queries
+from festival.consent import service as consent_service
+from festival.consent.schemas import LICENCES, ConsentRow, Licence
+from festival.crew import service as crew
+from festival.db.engine import Database
+from festival.errors import Gone, NotFound
+from festival.programme import service as programme
+from festival.programme.schemas import Festival
+from festival.settings import Settings
+
+DB = NamedDependency[Database]
+SETTINGS = NamedDependency[Settings]
+
+#: From the most open to the most closed: a clip with several owners is shown under the
+#: most closed licence any of them chose.
+LICENCE_ORDER: tuple[Licence, ...] = (
+    "CC-BY-4.0",
+    "CC-BY-NC-4.0",
+    "CC-BY-NC-ND-4.0",
+    "all-rights-reserved",
+)
+LICENCE_DEEDS: dict[Licence, str] = {
+    "CC-BY-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "CC-BY-NC-4.0": "https://creativecommons.org/licenses/by-nc/4.0/",
+    "CC-BY-NC-ND-4.0": "https://creativecommons.org/licenses/by-nc-nd/4.0/",
+}
+FESTIVAL_TEAM = "the festival team"
+A_VOLUNTEER = "a festival volunteer"
+#: A published page may be kept by caches, which must ask again every time, so a
+#: withdrawal takes effect at once.
+PUBLIC_CACHE = {"Cache-Control": "public, no-cache"}
+
+
+class Ownership(msgspec.Struct):
+    """Who a clip belongs to, who made it and who shows it, in words for the public."""
+
+    owners: str
+    owner_count: int
+    filmed_by: str
+    co_producer: bool
+    published_by: str
+    licence: Licence
+    licence_words: str
+    licence_url: str | None
+
+
+class ClipPage(msgspec.Struct):
+    clip: Clip
+    festival: Festival
+    ownership: Ownership
+    url: str
+    oembed_url: str
+
+
+def _licence(consents: list[ConsentRow]) -> Licence:
+    chosen = {c.licence for c in consents} or {"all-rights-reserved"}
+    return max(chosen, key=LICENCE_ORDER.index)
+
+
+def _licence_words(licence: Licence, owner_count: int) -> str:
+    if licence == "all-rights-reserved":
+        whose = "the owners" if owner_count > 1 else "the owner"
+        return f"All rights reserved by {whose}. Shown by the festival with their permission."
+    return LICENCES[licence]
+
+
+async def _filmed_by(db: Database, festival: Festival, clip: ClipRow) -> tuple[str, bool]:
+    """The volunteer's display name as a co-producer; staff uploads are the team's."""
+    if clip.volunteer_id is None:
+        return FESTIVAL_TEAM, False
+    try:
+        volunteer = await crew.get_volunteer(db, festival.slug, clip.volunteer_id)
+    except NotFound:
+        return A_VOLUNTEER, True
+    name = volunteer.display_name.strip()
+    # An address is never shown publicly, even when a volunteer was invited without a name.
+    return (name if name and "@" not in name else A_VOLUNTEER), True
+
+
+async def _owned(db: Database, clip: ClipRow) -> tuple[Ownership, Festival]:
+    async with db.read() as conn:
+        consents = (await consent_queries.consents_of_clips(conn, [clip.id]))[clip.id]
+        festival = await programme.festival_by_id(conn, clip.festival_id)
+    filmed_by, co_producer = await _filmed_by(db, festival, clip)
+    licence = _licence(consents)
+    owned = Ownership(
+        owners=consent_service.owners_credit(consents),
+        owner_count=max(1, len(consents)),
+        filmed_by=filmed_by,
+        co_producer=co_producer,
+        published_by=festival.name,
+        licence=licence,
+        licence_words=_licence_words(licence, len(consents)),
+        licence_url=LICENCE_DEEDS.get(licence),
+    )
+    return owned, festival
+
+
+async def ownership(db: Database, clip: ClipRow) -> Ownership:
+    """Owner, filmed by, published by and licence of ``clip``, in public words."""
+    return (await _owned(db, clip))[0]
+
+
+async def clip_page(db: Database, clip_id: int, base_url: str) -> ClipPage:
+    """The public page of a clip the gate allows; :class:`Gone` or :class:`NotFound`."""
+    clip = await consent_service.public_clip(db, clip_id)
+    owned, festival = await _owned(db, clip)
+    url = f"{base_url}/clips/{clip.id}"
+    return ClipPage(
+        clip=clip_service.view(clip),
+        festival=festival,
+        ownership=owned,
+        url=url,
+        oembed_url=f"{base_url}/oembed?" + urlencode({"url": url, "format": "json"}),
+    )
+
+
+class PublicClipPages(Controller):
+    path = "/clips"
+    include_in_schema = False
+
+    @get("/{clip_id:int}")
+    async def clip(self, db: DB, settings: SETTINGS, clip_id: FromPath[int]) -> Response[Any]:
+        try:
+            page = await clip_page(db, clip_id, settings.base_url)
+        except Gone as gone:
+            return Template(
+                "public/clip_gone.html",
+                context={"problem": gone},
+                status_code=gone.status,
+                headers={"Cache-Control": "no-store"},
+            )
+        return Template(
+            "public/clip.html",
+            context={"page": page, "festival": page.festival},
+            headers=PUBLIC_CACHE,
+        )
