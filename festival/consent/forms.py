@@ -2,8 +2,8 @@
 
 The person being filmed fills this in themselves, so every mistake is named in their own
 words, all at once, beside its field. Values a browser cannot send from our page (a scope
-we never offered, a form version that does not exist) mean the request was not made by the
-page: those are refused with 400 rather than explained as a mistake.
+or a choice we never offered, a missing form version) mean the request was not made by
+the page: those are refused with 400 rather than explained as a mistake.
 
 The page asks for the time into the film as minutes and seconds ("1:30"); the API keeps
 seconds. Errors the service raises about ``spoken_at_seconds`` are shown beside the

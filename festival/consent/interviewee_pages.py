@@ -17,6 +17,7 @@ a new record, given in person.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
@@ -52,8 +53,7 @@ DONE = {
     "approved": "Thank you. You have told us your interview is fine to share. "
     "It will only be shown in the places you chose.",
     "changed": "Your choices are saved. They apply straight away, everywhere.",
-    "withdrawn": "Done. You have taken your consent back, and your interview has been "
-    "taken down.",
+    "withdrawn": "Done. You have taken your consent back, and your interview has been taken down.",
 }
 ENDED = ("withdrawn", "expired")
 LABELS = {
@@ -78,6 +78,7 @@ SENTENCES = {
     ("credit", "we do not have your name"): "We do not have your name. Choose a name to "
     "be known by, or choose not to be named.",
 }
+_LONGEST = re.compile(r"^Expected `str` of length <= (\d+)")
 CREDIT_WORDS = {
     "name": "By your name",
     "chosen": "By the name you chose",
@@ -118,15 +119,21 @@ def _done(token: str, key: str) -> Redirect:
     return Redirect(f"{_base(token)}?done={key}", status_code=303, headers=PRIVATE)
 
 
+def _sentence(item: FieldError) -> str:
+    label = LABELS.get(item.field, "This answer")
+    if match := _LONGEST.match(item.message):
+        return f"{label} must be {match.group(1)} characters or fewer"
+    if "matching regex" in item.message:
+        return f"{label} must be one line of plain text"
+    return item.message if item.message[:1].isupper() else f"{label}: {item.message}"
+
+
 def _error_view(error: FestivalError) -> ErrorView:
     """Messages for the error summary and beside each field, in this page's words."""
     fields: dict[str, str] = {}
     items: list[tuple[str | None, str]] = []
     for item in error.errors:
-        text = SENTENCES.get((item.field, item.message))
-        if text is None:
-            label = LABELS.get(item.field, "This answer")
-            text = item.message if item.message[:1].isupper() else f"{label}: {item.message}"
+        text = SENTENCES.get((item.field, item.message)) or _sentence(item)
         known = item.field in LABELS
         if known:
             fields.setdefault(item.field, text)
@@ -143,13 +150,20 @@ def _error_view(error: FestivalError) -> ErrorView:
 def _refused(error: FestivalError) -> Template:
     """A link that does not open: unknown, replaced, or tried too often from here."""
     if isinstance(error, TooManyRequests):
-        return _page("review_problem.html", status=error.status, headers=error.headers, problem=error)
+        return _page(
+            "review_problem.html", status=error.status, headers=error.headers, problem=error
+        )
     # Unknown and replaced links look the same, so the page says nothing of which it was.
     return _page("review_unknown.html", status=404)
 
 
-def _ended(review: Review, settings: Settings, *, notice: str | None = None,
-           error: FestivalError | None = None) -> Template:
+def _ended(
+    review: Review,
+    settings: Settings,
+    *,
+    notice: str | None = None,
+    error: FestivalError | None = None,
+) -> Template:
     return _page(
         "review_withdrawn.html",
         status=error.status if error else 200,

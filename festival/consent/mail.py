@@ -25,10 +25,10 @@ import logging
 import secrets
 import smtplib
 import ssl
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -157,8 +157,10 @@ def _refusal(error: smtplib.SMTPException) -> Exception:
             return Permanent(f"the mail server refused the address ({codes[0]})")
         return MailNotSent(f"the mail server refused the address for now ({codes[0]})")
     code = getattr(error, "smtp_code", None)
-    if isinstance(code, int) and code >= 500 and not isinstance(
-        error, smtplib.SMTPAuthenticationError
+    if (
+        isinstance(code, int)
+        and code >= 500
+        and not isinstance(error, smtplib.SMTPAuthenticationError)
     ):
         return Permanent(f"the mail server refused the message ({code})")
     return MailNotSent(f"{type(error).__name__} ({code})" if code else type(error).__name__)

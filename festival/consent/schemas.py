@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from festival.accounts.schemas import Email
+from festival.errors import describe_pattern
 from festival.programme.schemas import Id, ShortText
 
 Scope = Literal["timeline", "blog", "social", "training", "research"]
@@ -40,6 +40,15 @@ LICENCES: dict[Licence, str] = {
     "CC-BY-NC-ND-4.0": "Creative Commons Attribution-NonCommercial-NoDerivatives 4.0",
 }
 Phone = Annotated[str, Meta(max_length=50, pattern=r"^[0-9+() \-]*$")]
+OptionalEmail = Annotated[
+    str,
+    Meta(
+        max_length=320,
+        pattern=describe_pattern(
+            r"^(|[^@\s]+@[^@\s]+)$", "an email address such as name@example.org, or empty"
+        ),
+    ),
+]
 Scopes = Annotated[list[Scope], Meta(max_length=5)]
 
 
@@ -56,7 +65,7 @@ class ConsentIn(Struct):
     form_variant: Literal["easy-read", "plain"] = "easy-read"
     interviewee_name: ShortText = ""
     display_name: ShortText = ""
-    contact_email: Email | Literal[""] = ""
+    contact_email: OptionalEmail = ""
     contact_phone: Phone = ""
     licence: Licence = "all-rights-reserved"
     expires_on: date | None = None

@@ -189,6 +189,22 @@ def test_consent_is_captured_by_keyboard_on_a_phone(
     assert f"linked to consent number {saved.id}" in page.inner_text("main")
     assert page.locator("#upload").get_attribute("data-consent") == str(saved.id)
 
+    # The upload goes with the consent (upload.js sends it in the tus metadata).
+    page.get_by_label("Choose or record a video").set_input_files(
+        {"name": "sam.mp4", "mimeType": "video/mp4", "buffer": b"\0" * 4096}
+    )
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.locator("#upload-done").wait_for()
+    [linked] = run_async(_consents(live_server.settings.database_url))
+    assert len(linked.clip_ids) == 1
+
+    # The clip's own page for linking more people's consent.
+    page.goto(f"{url}/volunteer/clips")
+    _press_on(page, "a.clip-consent")
+    assert page.url == f"{url}/volunteer/consent/link?clip={linked.clip_ids[0]}"
+    assert f"Number {saved.id}: Sam" in page.inner_text("main")
+    _check(page)
+
 
 def test_the_plain_form_with_mistakes_is_accessible(
     live_server: LiveServer, setup: Setup, page: Page

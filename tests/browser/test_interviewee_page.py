@@ -164,8 +164,6 @@ def test_review_approve_and_withdraw_on_a_phone(
     # The public page is gone, respectfully.
     response = page.goto(f"{live_server.url}/clips/{world.clip_id}")
     assert response is not None and response.status == 410
-    expect(page.get_by_role("heading", level=1)).to_have_text(
-        "This interview has been taken down"
-    )
+    expect(page.get_by_role("heading", level=1)).to_have_text("This interview has been taken down")
     _fits(page)
     assert_accessible(page)

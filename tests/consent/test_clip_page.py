@@ -54,10 +54,8 @@ async def test_the_page_says_whose_story_it_is(
     media = f"/media/clips/{clip['id']}"
     assert f'<source src="{media}/web.mp4" type="video/mp4">' in page.text
     assert f'poster="{media}/poster.jpg"' in page.text
-    assert re.search(
-        rf'<track kind="captions" src="{media}/captions\.vtt" srclang="en" label="English" default>',
-        page.text,
-    )
+    track = f'<track kind="captions" src="{media}/captions.vtt" srclang="en" label="English"'
+    assert track + " default>" in page.text
     # oEmbed discovery, and the address to share.
     link = re.search(
         r'<link rel="alternate" type="application/json\+oembed" href="([^"]+)"', page.text

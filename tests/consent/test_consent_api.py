@@ -273,3 +273,8 @@ async def test_a_stopped_link_can_be_replaced_but_not_for_an_erased_person(
     assert (await client.post(f"{base}/erase", headers=crew.staff)).status_code == 204
     refused = await client.post(f"{base}/new-link", headers=crew.staff)
     assert refused.status_code == 409
+
+
+async def test_an_empty_contact_email_means_none(crew: Crew, ada: dict[str, str]) -> None:
+    created = await consent(crew, ada, None, contact_email="")
+    assert created["consent"]["has_contact"] is False

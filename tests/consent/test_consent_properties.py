@@ -565,7 +565,9 @@ class ConsentMachine(RuleBasedStateMachine):
         """Most runs start with an interview on its way to, or already on, the timeline, so
         that the steps after it act on a public clip."""
         clip = self.interview(owner, scopes, approve, captions, second)
-        STATS[f"DEBUG {sorted(scopes)} {approve} {captions} {second} {publish} {self.publishable(clip)}"] += 1
+        STATS[
+            f"DEBUG {sorted(scopes)} {approve} {captions} {second} {publish} {self.publishable(clip)}"
+        ] += 1
         if publish:
             self.do_publish(clip)
 

@@ -42,9 +42,7 @@ def private(response: Any) -> None:
     assert response.headers["referrer-policy"] == "no-referrer"
 
 
-async def submit(
-    client: Client, page: str, action: str, data: dict[str, Any] | None = None
-) -> Any:
+async def submit(client: Client, page: str, action: str, data: dict[str, Any] | None = None) -> Any:
     """Post the form on ``page`` that goes to ``action``, with the page's CSRF token,
     without following the redirect."""
     assert f'action="{action}"' in page, f"no form posts to {action}"
@@ -70,9 +68,7 @@ async def approve(client: Client, created: dict[str, Any]) -> None:
 
 
 async def publish(crew: Crew, auth: dict[str, str], clip_id: int) -> None:
-    captions = await crew.client.put(
-        f"/api/v1/clips/{clip_id}/captions", content=SRT, headers=auth
-    )
+    captions = await crew.client.put(f"/api/v1/clips/{clip_id}/captions", content=SRT, headers=auth)
     assert captions.status_code == 200, captions.text
     published = await crew.client.post(
         f"/api/v1/festivals/{SLUG}/clips/{clip_id}/publish", headers=crew.staff
@@ -160,6 +156,27 @@ async def test_the_interviewee_changes_scopes_credit_and_end_date(
     )
     assert no_name.status_code == 422
     assert "Choose a licence" in text(no_name.text)
+    too_long = await submit(
+        client,
+        form.text,
+        f"{base}/change",
+        {
+            "scopes": ["timeline"],
+            "credit": "chosen",
+            "display_name": "S" * 201,
+            "licence": "all-rights-reserved",
+        },
+    )
+    assert too_long.status_code == 422
+    assert "The name you choose must be 200 characters or fewer" in text(too_long.text)
+    empty = await submit(
+        client,
+        form.text,
+        f"{base}/change",
+        {"scopes": ["timeline"], "credit": "chosen", "licence": "all-rights-reserved"},
+    )
+    assert empty.status_code == 422
+    assert "Write the name you would like to be known by" in text(empty.text)
 
     end = (datetime.now(UTC).date() + timedelta(days=90)).isoformat()
     saved = await submit(

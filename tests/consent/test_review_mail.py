@@ -3,6 +3,9 @@
 The email is a job: a mail server that is down delays the email, never the consent, and
 the job queue tries again. The job's payload holds the link sealed with the secret key,
 and no address: someone who reads the database alone gets neither.
+
+Consents are recorded through the service with ``mail=`` here, as the consent API does
+once its route passes the mailer (``ReviewMail.of(settings, jobs)``).
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ async def crew(client: Client, staff_headers: dict[str, str]) -> Crew:
 
 @pytest.fixture
 async def mail(app: Litestar, client: Client, settings: Settings) -> ReviewMail:
-    """The mailer for this app, with its job registered as ``create_app`` registers it."""
+    """The mailer for this app's settings, its job registered through ``register_jobs``."""
     mailer = ReviewMail.of(settings, app.state.jobs)
     assert mailer is not None
     clip_service.register_jobs(app.state.clips, mailer)
@@ -151,9 +154,7 @@ async def test_the_private_link_arrives_by_email(
     witness: Identity,
     staff_headers: dict[str, str],
 ) -> None:
-    created = await service.record_consent(
-        app.state.db, witness, SLUG, _consent(), BASE, mail=mail
-    )
+    created = await service.record_consent(app.state.db, witness, SLUG, _consent(), BASE, mail=mail)
     token = created.review_url.rsplit("/", 1)[1]
     # Queued, sealed: neither the link nor the address is in the database in plain text.
     [payload] = await _payloads(db)
@@ -230,9 +231,7 @@ async def test_a_new_link_is_emailed_and_a_replaced_one_is_not(
 ) -> None:
     first = await service.record_consent(app.state.db, witness, SLUG, _consent(), BASE, mail=mail)
     staff = Identity(kind="staff", id=1)
-    replaced = await service.new_link(
-        app.state.db, staff, SLUG, first.consent.id, BASE, mail=mail
-    )
+    replaced = await service.new_link(app.state.db, staff, SLUG, first.consent.id, BASE, mail=mail)
     await app.state.jobs.run_until_idle()
     # The first email would carry a link that no longer works: only the new one is sent.
     [message] = smtp.inbox.messages
