@@ -33,6 +33,7 @@ from festival.clips.staff_pages import StaffClipPages
 from festival.consent import service as consent_service
 from festival.consent.capture_pages import ConsentCapturePages
 from festival.consent.interviewee_pages import IntervieweePages
+from festival.consent.mail import ReviewMail
 from festival.consent.routes import ConsentController, IntervieweeController, IntervieweeMedia
 from festival.consent.staff_pages import StaffConsentPages
 from festival.crew.routes import CrewController, VolunteerCalendar, VolunteerController
@@ -76,7 +77,12 @@ def build_clip_services(settings: Settings, db: Database, jobs: Jobs) -> ClipSer
         key_prefix="originals",
     )
     services = ClipServices(
-        db=db, store=store, engine=engine, jobs=jobs, work_dir=settings.data_dir / "work"
+        db=db,
+        store=store,
+        engine=engine,
+        jobs=jobs,
+        work_dir=settings.data_dir / "work",
+        mail=ReviewMail.of(settings, jobs),
     )
     clip_service.register_jobs(services)
     return services

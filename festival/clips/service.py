@@ -96,6 +96,7 @@ class ClipServices(msgspec.Struct):
     engine: TusEngine
     jobs: Jobs
     work_dir: Path
+    mail: ReviewMail | None = None  # sends interviewees their private link, if SMTP is set
 
 
 # --- who owns what --------------------------------------------------------------------
@@ -378,7 +379,9 @@ async def expire_uploads(services: ClipServices) -> list[str]:
     return removed
 
 
-def register_jobs(services: ClipServices, mail: ReviewMail | None = None) -> None:
+def register_jobs(services: ClipServices) -> None:
+    mail = services.mail
+
     async def run_process(payload: dict[str, Any]) -> None:
         await process_clip(services, int(payload["clip_id"]))
 

@@ -34,8 +34,9 @@ from litestar.response import Redirect, Template
 
 from festival.accounts.schemas import Identity
 from festival.auth import identity_of
-from festival.clips import service as clips
+from festival.clips import service as clip_service
 from festival.clips.schemas import Clip
+from festival.clips.service import ClipServices
 from festival.consent import forms, service
 from festival.consent.schemas import Consent, ConsentCreated
 from festival.consent.service import Form
@@ -229,7 +230,7 @@ async def _link_page(
     clip: Clip | None = None
     if clip_id is not None:
         try:
-            clip = await clips.get_clip(db, identity, clip_id)
+            clip = await clip_service.get_clip(db, identity, clip_id)
         except NotFound as missing:
             error = error or missing
     timezone = "Europe/London"
@@ -288,7 +289,13 @@ class ConsentCapturePages(Controller):
         return _form_page(request, where, shown, chosen)
 
     @post(NEW, guards=[witness], status_code=200)
-    async def record(self, request: AnyRequest, db: DB, settings: SETTINGS) -> Template:
+    async def record(
+        self,
+        request: AnyRequest,
+        db: DB,
+        clips: NamedDependency[ClipServices],
+        settings: SETTINGS,
+    ) -> Template:
         """Record the choices; the answer shows the private link, once."""
         identity = identity_of(request)
         values = _posted(await request.form())
@@ -310,7 +317,7 @@ class ConsentCapturePages(Controller):
                     errors=[FieldError("festival", "Choose the festival")],
                 )
             created = await service.record_consent(
-                db, identity, where.festival_slug, data, settings.base_url
+                db, identity, where.festival_slug, data, settings.base_url, mail=clips.mail
             )
         except FestivalError as error:
             return _form_page(

@@ -68,12 +68,14 @@ class ConsentController(Controller):
     async def record(
         self,
         request: AnyRequest,
-        db: DB,
+        clips: CLIPS,
         settings: SETTINGS,
         slug: FromPath[str],
         data: JSONBody[ConsentIn],
     ) -> ConsentCreated:
-        return await service.record_consent(db, identity_of(request), slug, data, settings.base_url)
+        return await service.record_consent(
+            clips.db, identity_of(request), slug, data, settings.base_url, mail=clips.mail
+        )
 
     @post("/clips/{clip_id:int}/consents", summary="Link a consent to a clip")
     async def link(
@@ -110,12 +112,14 @@ class ConsentController(Controller):
     async def new_link(
         self,
         request: AnyRequest,
-        db: DB,
+        clips: CLIPS,
         settings: SETTINGS,
         slug: FromPath[str],
         consent_id: FromPath[int],
     ) -> ConsentCreated:
-        return await service.new_link(db, identity_of(request), slug, consent_id, settings.base_url)
+        return await service.new_link(
+            clips.db, identity_of(request), slug, consent_id, settings.base_url, mail=clips.mail
+        )
 
     @post(
         "/festivals/{slug:str}/consents/{consent_id:int}/revoke-link",

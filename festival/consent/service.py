@@ -507,6 +507,12 @@ async def apply_change(db: Database, token: str, data: ConsentChange, *, actor: 
     async with db.write() as conn:
         consent = await _by_token(conn, token)
         _not_withdrawn(consent)
+        if not _live(consent, today):
+            raise Conflict(
+                "This consent reached its end date, so the clip has been taken down.",
+                fix="If you would like it shown again, ask a festival volunteer for a fresh "
+                "consent.",
+            )
         values: dict[str, Any] = {}
         if data.scopes is not UNSET:
             values.update({f"scope_{s}": s in data.scopes for s in SCOPES})

@@ -605,6 +605,7 @@ class StaffConsentPages(Controller):
         self,
         request: AnyRequest,
         db: DB,
+        clips: NamedDependency[ClipServices],
         settings: SETTINGS,
         slug: FromPath[str],
         consent_id: FromPath[int],
@@ -613,7 +614,7 @@ class StaffConsentPages(Controller):
         kept."""
         try:
             created = await service.new_link(
-                db, identity_of(request), slug, consent_id, settings.base_url
+                db, identity_of(request), slug, consent_id, settings.base_url, mail=clips.mail
             )
         except FestivalError as error:
             context = await _consent_view(db, slug, consent_id)

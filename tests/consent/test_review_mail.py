@@ -108,7 +108,8 @@ async def mail(app: Litestar, client: Client, settings: Settings) -> ReviewMail:
     """The mailer for this app's settings, its job registered through ``register_jobs``."""
     mailer = ReviewMail.of(settings, app.state.jobs)
     assert mailer is not None
-    clip_service.register_jobs(app.state.clips, mailer)
+    app.state.clips.mail = mailer
+    clip_service.register_jobs(app.state.clips)
     return mailer
 
 
@@ -203,7 +204,8 @@ async def test_a_mail_server_that_is_down_delays_the_email_not_the_consent(
     smtp.stop()
     mailer = ReviewMail.of(settings, app.state.jobs)
     assert mailer is not None
-    clip_service.register_jobs(app.state.clips, mailer)
+    app.state.clips.mail = mailer
+    clip_service.register_jobs(app.state.clips)
     created = await service.record_consent(
         app.state.db, witness, SLUG, _consent(), BASE, mail=mailer
     )
