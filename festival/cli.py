@@ -1,4 +1,5 @@
-"""The ``festival`` command: serve, migrate, demo, create-staff, api-token, invite-volunteer."""
+"""The ``festival`` command: serve, migrate, demo, create-staff, api-token, invite-volunteer,
+backup."""
 
 from __future__ import annotations
 
@@ -134,6 +135,17 @@ def _invite_volunteer(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from festival.backup import backup
+
+    manifest = backup(settings, Path(args.path))
+    count = len(manifest.objects)
+    print(f"Backed up the database and a manifest of {count} media objects to {args.path}.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="festival", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -168,6 +180,12 @@ def parser() -> argparse.ArgumentParser:
     volunteer.add_argument("--festival", required=True, metavar="SLUG")
     volunteer.add_argument("--name", default="")
     volunteer.set_defaults(run=_invite_volunteer)
+
+    saved = commands.add_parser(
+        "backup", help="copy the database online and write a manifest of the media store"
+    )
+    saved.add_argument("path")
+    saved.set_defaults(run=_backup)
     return root
 
 

@@ -129,3 +129,21 @@ def test_invite_volunteer_prints_a_link_whose_token_signs_them_in(tmp_path: Path
     bad = festival(tmp_path, "invite-volunteer", "not-an-email", "--festival", "no-such")
     assert bad.returncode == 2
     assert "email" in bad.stderr
+
+
+def test_backup_copies_the_database_and_lists_the_media(tmp_path: Path) -> None:
+    import json
+    import sqlite3
+
+    data = tmp_path / "data"
+    assert festival(data, "demo").returncode == 0
+    run = festival(data, "backup", str(tmp_path / "saved"))
+    assert run.returncode == 0, run.stderr
+    copy = sqlite3.connect(tmp_path / "saved" / "festival.db")
+    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert copy.execute("SELECT count(*) FROM sessions").fetchone()[0] == 16
+    copy.close()
+    manifest = json.loads((tmp_path / "saved" / "media-manifest.json").read_text())
+    keys = {o["key"] for o in manifest["objects"]}
+    assert "clips/1/web.mp4" in keys
+    assert all(len(o["sha256"]) == 64 for o in manifest["objects"])

@@ -234,6 +234,7 @@ class ConsentMachine(RuleBasedStateMachine):
         self.staff = self.seed.staff
         self.volunteers = self.seed.volunteers
         self.clips: dict[int, ClipModel] = {}
+        self.deleted: dict[int, ClipModel] = {}
         self.consents: dict[int, ConsentModel] = {}
         self.require_review = True
         self.require_captions = True
@@ -356,6 +357,9 @@ class ConsentMachine(RuleBasedStateMachine):
     def check_purged(self) -> None:
         """After the jobs ran, nothing of a withdrawn clip is left in the store."""
         root = self.app.state.clips.store.root
+        for clip in self.deleted.values():
+            left = [p for p in (root / "clips" / str(clip.id)).rglob("*") if p.is_file()]
+            assert left == [], f"clip {clip.id} was deleted but {left} remain"
         for clip in self.clips.values():
             if clip.withdrawn:
                 left = [p for p in (root / "clips" / str(clip.id)).rglob("*") if p.is_file()]
@@ -714,6 +718,18 @@ class ConsentMachine(RuleBasedStateMachine):
             self.expected[("clip-published", clip.id, None, None)] += 1
 
     @precondition(lambda self: self.clips)
+    @rule(data=st.data(), by_staff=st.booleans())
+    def delete_clip(self, data: st.DataObject, by_staff: bool) -> None:
+        """The volunteer who filmed it, or staff, delete a clip and its files outright."""
+        clip = self.clips.pop(data.draw(st.sampled_from(sorted(self.clips)), label="clip"))
+        auth = self.staff if by_staff else self.volunteers[clip.owner]
+        self.send("DELETE", f"/api/v1/clips/{clip.id}", 204, auth)
+        self.deleted[clip.id] = clip
+        for consent_id in clip.consents:
+            self.consents[consent_id].clips.remove(clip.id)
+        self.run_stats.add("a clip was deleted")
+
+    @precondition(lambda self: self.clips)
     @rule(data=st.data())
     def unpublish(self, data: st.DataObject) -> None:
         clip = self.clips[data.draw(st.sampled_from(sorted(self.clips)), label="clip")]
@@ -848,6 +864,11 @@ class ConsentMachine(RuleBasedStateMachine):
     def public_paths_follow_consent(self) -> None:
         STATS["steps"] += 1
         self.client.cookies.clear()  # anonymous: no session, no bearer token
+        for clip in self.deleted.values():
+            urls = [f"/media/clips/{clip.id}/{name}" for name in MEDIA]
+            urls += [f"/clips/{clip.id}"] if self.has_page else []
+            for url in urls:
+                assert self.client.get(url).status_code == 404, f"{url} of a deleted clip"
         for clip in self.clips.values():
             public = self.public(clip)
             if currently_in_test_context():
@@ -908,20 +929,21 @@ class ConsentMachine(RuleBasedStateMachine):
             assert by_id.get(event_id) == text, f"audit event {event_id} changed or vanished"
         self.seen_events = by_id
         actual: Counter[Key] = Counter()
+        everything = {**self.clips, **self.deleted}
         for e in events:
             action = e["action"]
             blob = json.dumps(e)
             for value in self.personal:
                 assert value not in blob, f"personal data {value!r} in the audit log: {blob}"
             if action == "media-deleted":
-                assert self.clips[e["clip_id"]].withdrawn, e
+                assert everything[e["clip_id"]].withdrawn, e
                 continue
             if action not in MODELLED:
                 continue  # other events (mail sent, say): append-only and personal-free
             if action == "clip-taken-down":
                 # Which of the clip's withdrawn consents took it down is the server's
                 # order; it must be one of them.
-                clip = self.clips[e["clip_id"]]
+                clip = everything[e["clip_id"]]
                 assert e["consent_id"] in clip.consents, e
                 assert self.consents[e["consent_id"]].withdrawn, e
                 actual[(action, e["clip_id"], None, None)] += 1
