@@ -3,7 +3,8 @@ media store, taken while the service keeps running.
 
 SQLite's online backup API copies a consistent snapshot even while requests write; the
 manifest lists every media object (hidden temporary files aside) with its size and
-SHA-256, so a restore can be checked object by object. PostgreSQL deployments back up with pg_dump instead (see the README).
+SHA-256, so a restore can be checked object by object. A PostgreSQL database is copied
+with pg_dump instead.
 """
 
 from __future__ import annotations
