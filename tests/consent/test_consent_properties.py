@@ -36,12 +36,38 @@ Design
   calls ``festival.consent.service``: a test that asked the gate what the gate thinks
   could not fail. Staff publishing is checked against the same model (200 exactly when
   nothing blocks it, else 409).
-* **Invariants**, after every step: every public surface of every clip (the four media
-  files, a ranged request for the video, and the public clip page ``/clips/{id}`` when the
-  app has that route) answers 404/410 when the model says not public and 200 (206 for the
-  range) when it says public; and the audit log, read as staff, holds exactly the events
-  the model expects, keeps every earlier event unchanged, and holds no interviewee's name,
-  chosen name, email or phone.
+
+Rules (the steps hypothesis orders at will): a tus upload (sometimes naming a consent in
+``Upload-Metadata``); the jobs running; captions (SRT) attached; consent recorded on a
+volunteer's phone, for no clip, for their clip (a second interviewee when it has one) or
+for another volunteer's clip (403); linking a consent to a clip (403/409 when not
+theirs or withdrawn); bad consents (no interviewee, unknown scope, past end date: refused,
+nothing logged); a whole interview in one step; and through the interviewee's link:
+approve, change scopes / end date / chosen name, withdraw; and for staff: publish,
+unpublish, delete a clip, change the review and captions rules, withdraw on someone's
+behalf, erase them (UK GDPR), replace or revoke their link; and time: an end date passes,
+the sweep runs. Every run opens with one interview already public, and the consent-picking
+steps pick one on show as often as not, so what the public can see is what gets changed.
+
+Invariants, after every step:
+
+* every public surface of every clip (the four media files, a ranged request for the
+  video, and the public page ``/clips/{id}`` when the app has that route, checked in
+  ``app.routes``) answers 404/410 when the model says not public (410 for the page of a
+  withdrawn clip, 404 for a deleted one), and 200 (206 for the range, ``no-cache``) when
+  it says public;
+* the review queue agrees with the model on which clips nothing blocks but publishing,
+  and which are published or withdrawn;
+* the audit log, read as staff, holds exactly the events the model expects (consent
+  given, linked, approved, changed, withdrawn or expired with who did it, one clip
+  take-down per clip, publications, link changes, erasures), never changes or loses an
+  earlier event, and holds no interviewee's name, chosen name, email or phone;
+* after the jobs run, a withdrawn or deleted clip has no files left in the store.
+
+Two scripted tests run the same steps in a fixed order first (publish, withdraw, gone;
+an end date passing, then the sweep), so the surfaces are seen to work. The property
+test then runs 25 examples of up to 30 steps, about 40 to 60 seconds on two cores, and
+asserts that the runs published clips, let end dates pass and took public clips down.
 """
 
 from __future__ import annotations
@@ -235,6 +261,10 @@ class ConsentMachine(RuleBasedStateMachine):
         self.volunteers = self.seed.volunteers
         self.clips: dict[int, ClipModel] = {}
         self.deleted: dict[int, ClipModel] = {}
+        # Every clip ever made under each id: SQLite hands a deleted clip's id to the
+        # next clip (see the report on issue 5), so the audit log's events for one id
+        # may belong to several clips.
+        self.incarnations: dict[int, list[ClipModel]] = {}
         self.consents: dict[int, ConsentModel] = {}
         self.require_review = True
         self.require_captions = True
@@ -396,7 +426,10 @@ class ConsentMachine(RuleBasedStateMachine):
         if expect != 201:
             return None
         clip = ClipModel(id=self.new_clip_id(auth), owner=owner)
+        if self.deleted.pop(clip.id, None) is not None:
+            self.run_stats.add("a deleted clip's id was given to a new clip")
         self.clips[clip.id] = clip
+        self.incarnations.setdefault(clip.id, []).append(clip)
         if consent is not None:
             clip.consents.append(consent.id)
             consent.clips.append(clip.id)
@@ -408,7 +441,7 @@ class ConsentMachine(RuleBasedStateMachine):
     def upload(self, owner: str, data: st.DataObject) -> None:
         consent = None
         if self.consents and data.draw(st.booleans(), label="consent in Upload-Metadata"):
-            consent = self.consents[data.draw(st.sampled_from(sorted(self.consents)))]
+            consent = self.consents[data.draw(st.sampled_from(sorted(self.consents)), "consent")]
         self.upload_as(owner, consent)
 
     @rule()
@@ -420,7 +453,10 @@ class ConsentMachine(RuleBasedStateMachine):
     def attach_captions(self, data: st.DataObject) -> None:
         clip = self.clips[data.draw(st.sampled_from(sorted(self.clips)), label="clip")]
         if clip.withdrawn:
-            return  # see the report: captions are still accepted for a withdrawn clip
+            # Captions sent for a withdrawn clip are still accepted and stored again after
+            # the purge (reported on issue 5). That is about what is kept, not about what
+            # the public sees (still 410), so this machine leaves it out.
+            return
         self.send(
             "PUT",
             f"/api/v1/clips/{clip.id}/captions",
@@ -929,23 +965,23 @@ class ConsentMachine(RuleBasedStateMachine):
             assert by_id.get(event_id) == text, f"audit event {event_id} changed or vanished"
         self.seen_events = by_id
         actual: Counter[Key] = Counter()
-        everything = {**self.clips, **self.deleted}
         for e in events:
             action = e["action"]
             blob = json.dumps(e)
             for value in self.personal:
                 assert value not in blob, f"personal data {value!r} in the audit log: {blob}"
             if action == "media-deleted":
-                assert everything[e["clip_id"]].withdrawn, e
+                assert any(c.withdrawn for c in self.incarnations[e["clip_id"]]), e
                 continue
             if action not in MODELLED:
                 continue  # other events (mail sent, say): append-only and personal-free
             if action == "clip-taken-down":
                 # Which of the clip's withdrawn consents took it down is the server's
                 # order; it must be one of them.
-                clip = everything[e["clip_id"]]
-                assert e["consent_id"] in clip.consents, e
-                assert self.consents[e["consent_id"]].withdrawn, e
+                assert any(
+                    e["consent_id"] in c.consents and self.consents[e["consent_id"]].withdrawn
+                    for c in self.incarnations[e["clip_id"]]
+                ), e
                 actual[(action, e["clip_id"], None, None)] += 1
                 continue
             extra = e["detail"].get("by") if action.startswith("consent-") else None
@@ -1044,7 +1080,8 @@ def test_no_public_path_serves_a_clip_its_consent_does_not_allow(seed: Seed) -> 
             max_examples=25,
             stateful_step_count=30,
             deadline=None,
-            database=None,
+            database=None,  # a shared checkout: no .hypothesis/ written; replay by blob
+            print_blob=True,
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
