@@ -122,7 +122,9 @@ def _visible_owner(identity: Identity) -> str | None:
     return None if _sees_all(identity) else owner
 
 
-async def _festival_for(conn: Any, identity: Identity, metadata: Mapping[str, str]) -> int:
+async def _festival_for(
+    conn: Any, identity: Identity, metadata: Mapping[str, str], *, check_consent: bool = True
+) -> int:
     """Which festival an upload belongs to, checking its optional slot."""
     festival_id: int | None = None
     if identity.is_volunteer:
@@ -152,7 +154,7 @@ async def _festival_for(conn: Any, identity: Identity, metadata: Mapping[str, st
             )
         festival_id = (await programme.require_festival(conn, slug)).id
     consent = metadata.get("consent", "")
-    if consent:
+    if consent and check_consent:
         await consent_service.check_upload_consent(conn, identity, festival_id, consent)
     return festival_id
 
@@ -219,7 +221,10 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
         if existing is not None:
             clip_id = existing.id
         else:
-            festival_id = await _festival_for(conn, identity, state.metadata)
+            # The consent was checked when the upload began. Withdrawn since? The clip is
+            # still kept (without it) so it shows in the queue and is swept like any
+            # unconsented upload, rather than left as a file nobody can see.
+            festival_id = await _festival_for(conn, identity, state.metadata, check_consent=False)
             slot = state.metadata.get("slot", "")
             filename = safe_filename(state.metadata.get("filename", ""))
             clip_id = await queries.insert_clip(
@@ -585,6 +590,11 @@ async def save_captions(services: ClipServices, clip_id: int, data: bytes) -> Cl
         clip = await queries.clip_by_id(conn, clip_id)
     if clip is None:
         raise NotFound(f"There is no clip {clip_id}.")
+    if clip.withdrawn_at is not None:
+        raise Conflict(
+            "Consent for this clip was withdrawn and its files deleted.",
+            fix="There is nothing to caption any more.",
+        )
     if clip.state != "ready":
         raise Conflict(
             "Captions can be added once the clip is ready.",

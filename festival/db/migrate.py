@@ -27,8 +27,20 @@ async def migrate(url: str) -> None:
     db = Database.open(url)
     try:
         async with db.writer.connect() as conn:
+            if conn.dialect.name == "sqlite":
+                # Rebuilding a table (Alembic's batch mode) drops the old one; with foreign
+                # keys on, that would cascade into the rows that point at it. The pragma
+                # only takes effect outside a transaction, so it goes to the driver first.
+                raw = await conn.get_raw_connection()
+                raw.driver_connection.isolation_level = None  # type: ignore[union-attr]
+                await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
             await conn.run_sync(_upgrade)
             await conn.commit()
+            if conn.dialect.name == "sqlite":
+                problems = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                await conn.rollback()
+                if problems:
+                    raise RuntimeError(f"the migration left broken references: {problems[:5]}")
     finally:
         await db.close()
 

@@ -519,6 +519,8 @@ clips = sa.Table(
     sa.Column("purged_at", UTCDateTime, nullable=True),
     _created(),
     _updated(),
+    # Never reuse a deleted clip's id: the audit log names clips by id.
+    sqlite_autoincrement=True,
 )
 
 
@@ -591,6 +593,8 @@ consents = sa.Table(
     sa.Column("erased_at", UTCDateTime, nullable=True),
     _created(),
     _updated(),
+    # Never reuse a consent's id: the audit log names consents by id.
+    sqlite_autoincrement=True,
 )
 
 clip_consents = sa.Table(

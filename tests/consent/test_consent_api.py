@@ -278,3 +278,20 @@ async def test_a_stopped_link_can_be_replaced_but_not_for_an_erased_person(
 async def test_an_empty_contact_email_means_none(crew: Crew, ada: dict[str, str]) -> None:
     created = await consent(crew, ada, None, contact_email="")
     assert created["consent"]["has_contact"] is False
+
+
+async def test_a_withdrawn_clip_takes_no_new_captions(
+    client: Client, app: Litestar, crew: Crew, ada: dict[str, str], tmp_path: Path
+) -> None:
+    clip = await ready_clip(client, app, ada, tmp_path)
+    created = await consent(crew, ada, clip["id"])
+    await client.post(f"/api/v1/consent/{token_of(created)}/withdraw")
+    await app.state.jobs.run_until_idle()
+    refused = await client.put(
+        f"/api/v1/clips/{clip['id']}/captions",
+        content=b"1\n00:00:00,000 --> 00:00:01,000\nHi\n",
+        headers=crew.staff,
+    )
+    assert refused.status_code == 409
+    folder = app.state.clips.store.root / "clips" / str(clip["id"])
+    assert not folder.exists() or not any(folder.iterdir())
