@@ -3,9 +3,7 @@ sideways scrolling, and usable from the keyboard alone."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +14,7 @@ from festival.demo.loader import load_demo
 from festival.programme import service
 from festival.programme.schemas import SessionPatch
 from tests.browser.conftest import LiveServer, assert_accessible, tab_to
+from tests.conftest import run_async
 
 SLUG = "coproduction-week-2019"
 
@@ -28,10 +27,7 @@ def _with_db(server: LiveServer, work: Callable[[Database], Awaitable[object]]) 
         finally:
             await db.close()
 
-    # Playwright's sync API keeps an event loop running on this thread, so asyncio.run
-    # gets a thread of its own.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, run()).result()
+    run_async(run())
 
 
 def _load_demo(server: LiveServer) -> None:

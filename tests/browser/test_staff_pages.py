@@ -3,11 +3,8 @@ no axe-core violations, no sideways scrolling, errors shown where they can be fo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from playwright.sync_api import Page
@@ -17,18 +14,11 @@ from festival.db.engine import Database
 from festival.programme import service
 from festival.programme.schemas import FestivalIn, PersonIn, RoomIn, VenueIn
 from tests.browser.conftest import LiveServer, assert_accessible, tab_to
-from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
+from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 
 SLUG = "coproduction-week-2019"
 BASE = f"/staff/festivals/{SLUG}"
 T = TypeVar("T")
-
-
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    # Playwright's sync API keeps an event loop running on this thread, so asyncio.run
-    # gets a thread of its own.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, work).result()
 
 
 async def _set_up(url: str) -> None:
@@ -61,7 +51,7 @@ async def _set_up(url: str) -> None:
 @pytest.fixture
 def staff_server(live_server: LiveServer) -> LiveServer:
     """Asked for before ``page``, so the data is in place before Playwright starts."""
-    _run(_set_up(live_server.settings.database_url))
+    run_async(_set_up(live_server.settings.database_url))
     return live_server
 
 
