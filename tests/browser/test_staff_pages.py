@@ -4,7 +4,6 @@ no axe-core violations, no sideways scrolling, errors shown where they can be fo
 from __future__ import annotations
 
 from datetime import date
-from typing import TypeVar
 
 import pytest
 from playwright.sync_api import Page
@@ -18,7 +17,6 @@ from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 
 SLUG = "coproduction-week-2019"
 BASE = f"/staff/festivals/{SLUG}"
-T = TypeVar("T")
 
 
 async def _set_up(url: str) -> None:
