@@ -46,9 +46,17 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
 
 
 def test_migrate_twice_changes_nothing(tmp_path: Path) -> None:
+    from alembic.script import ScriptDirectory
+
+    from festival.db.migrate import alembic_config, current_revision
+
     url = f"sqlite+aiosqlite:///{tmp_path / 'again.db'}"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     asyncio.run(migrate(url))
+    first = (tmp_path / "again.db").read_bytes()
     asyncio.run(migrate(url))
+    assert asyncio.run(current_revision(url)) == head
+    assert (tmp_path / "again.db").read_bytes() == first
 
 
 def test_rebuilding_tables_in_a_migration_keeps_the_rows_that_point_at_them(

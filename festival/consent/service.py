@@ -546,9 +546,7 @@ async def apply_change(db: Database, token: str, data: ConsentChange, *, actor: 
             )
 
 
-async def _withdraw(
-    conn: AsyncConnection, jobs: Jobs | None, consent: ConsentRow, by: str, actor: str
-) -> list[int]:
+async def _withdraw(conn: AsyncConnection, consent: ConsentRow, by: str, actor: str) -> list[int]:
     """Withdraw a consent and take down every clip it covers, in this transaction."""
     now = _now()
     await queries.update_consent(conn, consent.id, {"withdrawn_at": now, "withdrawn_by": by})
@@ -583,7 +581,7 @@ async def withdraw(db: Database, jobs: Jobs, token: str) -> Review:
     async with db.write() as conn:
         consent = await _by_token(conn, token)
         _not_withdrawn(consent)
-        clip_ids = await _withdraw(conn, jobs, consent, "interviewee", "interviewee")
+        clip_ids = await _withdraw(conn, consent, "interviewee", "interviewee")
     for clip_id in clip_ids:
         await jobs.enqueue(PURGE_MEDIA, {"clip_id": clip_id})
     return await review(db, token)
@@ -607,7 +605,7 @@ async def withdraw_for(
         festival = await programme.require_festival(conn, slug)
         consent = await _staff_consent(conn, festival, consent_id)
         _not_withdrawn(consent)
-        clip_ids = await _withdraw(conn, jobs, consent, "staff", _actor(identity))
+        clip_ids = await _withdraw(conn, consent, "staff", _actor(identity))
         row = await queries.consent_by_id(conn, consent_id)
     for clip_id in clip_ids:
         await jobs.enqueue(PURGE_MEDIA, {"clip_id": clip_id})
@@ -802,7 +800,7 @@ async def erase(db: Database, jobs: Jobs, identity: Identity, slug: str, consent
         consent = await _staff_consent(conn, festival, consent_id)
         clip_ids: list[int] = []
         if consent.withdrawn_at is None:
-            clip_ids = await _withdraw(conn, jobs, consent, "staff", _actor(identity))
+            clip_ids = await _withdraw(conn, consent, "staff", _actor(identity))
         await queries.update_consent(
             conn,
             consent.id,
@@ -918,7 +916,7 @@ async def sweep(db: Database, jobs: Jobs, delete_clip: Any) -> None:
     async with db.write() as conn:
         taken_down: list[int] = []
         for consent in await queries.expiring(conn, today):
-            taken_down += await _withdraw(conn, jobs, consent, "expiry", "system")
+            taken_down += await _withdraw(conn, consent, "expiry", "system")
     for clip_id in taken_down:
         await jobs.enqueue(PURGE_MEDIA, {"clip_id": clip_id})
     async with db.read() as conn:

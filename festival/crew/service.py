@@ -130,7 +130,7 @@ async def _volunteer_row(
     return row
 
 
-def _counts(commitments: Sequence[queries.Commitment], now: datetime) -> Counts:
+def _counts(commitments: Sequence[queries.Commitment]) -> Counts:
     counts = Counts()
     for c in commitments:
         if c.status in LIVE_STATUSES:
@@ -148,7 +148,6 @@ async def _volunteers(conn: AsyncConnection, rows: Sequence[VolunteerRow]) -> li
     ids = [r.id for r in rows]
     training = await queries.trainings_of(conn, ids)
     held = await queries.commitments(conn, ids, live_only=False)
-    now = _now()
     return [
         Volunteer(
             id=r.id,
@@ -161,7 +160,7 @@ async def _volunteers(conn: AsyncConnection, rows: Sequence[VolunteerRow]) -> li
             suspended_reason=r.suspended_reason,
             trained=bool(training[r.id]),
             trainings=training[r.id],
-            counts=_counts(held[r.id], now),
+            counts=_counts(held[r.id]),
         )
         for r in rows
     ]

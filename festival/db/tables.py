@@ -65,6 +65,17 @@ def _updated() -> sa.Column[datetime]:
     return sa.Column("updated_at", UTCDateTime, nullable=False, default=_now, onupdate=_now)
 
 
+def _festival_ref() -> sa.Column[int]:
+    """The festival a row belongs to; it goes when the festival goes."""
+    return sa.Column(
+        "festival_id",
+        sa.Integer,
+        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
+
+
 # --- identity -------------------------------------------------------------------------
 
 staff = sa.Table(
@@ -138,13 +149,7 @@ venues = sa.Table(
     "venues",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("address", sa.Text, nullable=False, server_default=""),
     sa.Column("online", sa.Boolean, nullable=False, server_default=sa.false()),
@@ -182,13 +187,7 @@ people = sa.Table(
     "people",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("organisation", sa.String(200), nullable=False, server_default=""),
     _created(),
@@ -199,13 +198,7 @@ sessions = sa.Table(
     "sessions",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("summary", sa.Text, nullable=False, server_default=""),
     sa.Column("kind", sa.String(20), nullable=False),
@@ -268,13 +261,7 @@ volunteers = sa.Table(
     "volunteers",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     sa.Column("email", sa.String(320), nullable=False),
     sa.Column("display_name", sa.String(200), nullable=False, server_default=""),
     sa.Column("pronouns", sa.String(50), nullable=False, server_default=""),
@@ -344,13 +331,7 @@ slots = sa.Table(
     "slots",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     sa.Column(
         "session_id", sa.Integer, sa.ForeignKey("sessions.id", ondelete="SET NULL"), nullable=True
     ),
@@ -413,13 +394,7 @@ proposals = sa.Table(
     "proposals",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     # The proposal as JSON: the assignments it would make and why places stay unfilled.
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("fingerprint", sa.String(64), nullable=False),
@@ -473,13 +448,7 @@ clips = sa.Table(
     "clips",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     sa.Column("upload_id", sa.String(64), nullable=False, unique=True),
     sa.Column(
         "volunteer_id",
@@ -545,13 +514,7 @@ consents = sa.Table(
     "consents",
     metadata,
     _id(),
-    sa.Column(
-        "festival_id",
-        sa.Integer,
-        sa.ForeignKey("festivals.id", ondelete="CASCADE"),
-        nullable=False,
-        index=True,
-    ),
+    _festival_ref(),
     # Exactly what the interviewee read: the form's version, which wording, and its text.
     sa.Column("form_version", sa.Integer, nullable=False),
     sa.Column("form_variant", sa.String(20), nullable=False),

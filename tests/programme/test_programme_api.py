@@ -39,7 +39,7 @@ async def test_session_is_created_with_co_producers_and_read_back(
     assert created.status_code == 201, created.text
     session = created.json()
     assert session["starts_at"] == "2026-07-01T09:00:00Z"
-    assert session["room"]["label" if False else "name"] == "Great Hall"
+    assert session["room"]["name"] == "Great Hall"
     assert session["room"]["venue_name"] == "Town Hall"
     assert [(p["name"], p["role"]) for p in session["co_producers"]] == [
         ("Ann Lee", "experience"),
