@@ -146,3 +146,19 @@ def tab_to(page: Page, selector: str, limit: int = 60) -> None:
         if target.evaluate("el => el === document.activeElement"):
             return
     raise AssertionError(f"could not reach {selector} with the Tab key")
+
+
+async def settle_clips(db: Any, clip_ids: list[int], within: float = 60) -> None:
+    """Wait until clips have finished processing. The live server runs jobs too, so the
+    processing job may be running there rather than in the test's own queue."""
+    from festival.clips import queries as clip_queries
+
+    deadline = time.monotonic() + within
+    while True:
+        async with db.read() as conn:
+            states = [(await clip_queries.clip_by_id(conn, i)) for i in clip_ids]
+        if all(c is not None and c.state != "processing" for c in states):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("clips were still processing after the deadline")
+        await asyncio.sleep(0.1)

@@ -23,7 +23,7 @@ from festival.db.engine import Database
 from festival.jobs import Jobs
 from festival.programme import service as programme
 from festival.programme.schemas import FestivalIn
-from tests.browser.conftest import LiveServer, assert_accessible, tab_to
+from tests.browser.conftest import LiveServer, assert_accessible, settle_clips, tab_to
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 from tests.media import clips as make
 
@@ -64,6 +64,7 @@ async def _set_up(server: LiveServer, folder: Path) -> World:
             title="Sam on peer support",
         )
         await services.jobs.run_until_idle()
+        await settle_clips(db, [clip_id])
         await clips.save_captions(services, clip_id, SRT)
         created = await consent.record_consent(
             db,

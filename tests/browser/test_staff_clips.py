@@ -14,7 +14,7 @@ from festival.db.engine import Database
 from festival.jobs import Jobs
 from festival.programme import service as programme
 from festival.programme.schemas import FestivalIn
-from tests.browser.conftest import LiveServer, assert_accessible
+from tests.browser.conftest import LiveServer, assert_accessible, settle_clips
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 from tests.media import clips as make
 
@@ -35,11 +35,12 @@ def _set_up(server: LiveServer, folder: Path) -> None:
                 ),
             )
             services = build_clip_services(server.settings, db, Jobs(db))
+            made = []
             for source, title in (
                 (make.portrait_h264_mp4(folder / "good.mp4"), "Sam on <b>peer</b> support"),
                 (make.text_as_mp4(folder / "bad.mp4"), "Not a video"),
             ):
-                await clips.import_file(
+                clip_id = await clips.import_file(
                     services,
                     source,
                     festival_id=festival.id,
@@ -47,7 +48,9 @@ def _set_up(server: LiveServer, folder: Path) -> None:
                     slot_id=None,
                     title=title,
                 )
+                made.append(clip_id)
             await services.jobs.run_until_idle()
+            await settle_clips(db, made)
         finally:
             await db.close()
 

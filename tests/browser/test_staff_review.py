@@ -21,7 +21,7 @@ from festival.db.engine import Database
 from festival.jobs import Jobs
 from festival.programme import service as programme
 from festival.programme.schemas import FestivalIn
-from tests.browser.conftest import LiveServer, assert_accessible, tab_to
+from tests.browser.conftest import LiveServer, assert_accessible, settle_clips, tab_to
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 from tests.media import clips as make
 
@@ -80,6 +80,7 @@ async def _set_up(server: LiveServer, folder: Path) -> World:
                 title=title,
             )
         await services.jobs.run_until_idle()
+        await settle_clips(db, list(ids.values()))
 
         async def consented(key: str, scopes: list[Scope], *, approve: bool, captions: bool) -> int:
             created = await consent.record_consent(
