@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
 from festival.db.migrate import migrate
-from festival.db.tables import metadata
+from festival.db.tables import described, metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,9 @@ def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> No
     asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
-        differences = compare_metadata(MigrationContext.configure(conn), metadata)
+        differences = compare_metadata(
+            MigrationContext.configure(conn, opts={"include_name": described}), metadata
+        )
     engine.dispose()
     assert differences == []
 

@@ -10,7 +10,7 @@ import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from festival.consent.schemas import AuditEvent, ConsentRow, PublicationRules
+from festival.consent.schemas import AuditEvent, ConsentRow, PublicationRules, Scope
 from festival.db.tables import audit_events, clip_consents, clips, consents, publication_rules
 
 _consent_columns = [
@@ -230,3 +230,47 @@ async def audit_log(
         )
         for r in await conn.execute(query)
     ]
+
+
+def publicly_visible(scope: Scope, today: date) -> sa.ColumnElement[bool]:
+    """The publication gate in SQL, for listing many clips at once.
+
+    It must agree with :func:`festival.consent.service.is_public` clip for clip (a
+    property test holds them together): published, never withdrawn, ready, captioned when
+    the festival requires it, at least one consent, and every consent live, covering
+    ``scope`` and approved when the festival requires review.
+    """
+    require_review = sa.func.coalesce(
+        sa.select(publication_rules.c.require_review)
+        .where(publication_rules.c.festival_id == clips.c.festival_id)
+        .scalar_subquery(),
+        sa.true(),
+    )
+    require_captions = sa.func.coalesce(
+        sa.select(publication_rules.c.require_captions)
+        .where(publication_rules.c.festival_id == clips.c.festival_id)
+        .scalar_subquery(),
+        sa.true(),
+    )
+    linked = sa.select(clip_consents.c.clip_id).where(clip_consents.c.clip_id == clips.c.id)
+    refusing = (
+        sa.select(clip_consents.c.clip_id)
+        .join(consents, consents.c.id == clip_consents.c.consent_id)
+        .where(
+            clip_consents.c.clip_id == clips.c.id,
+            sa.or_(
+                consents.c.withdrawn_at.is_not(None),
+                sa.and_(consents.c.expires_on.is_not(None), consents.c.expires_on < today),
+                consents.c[f"scope_{scope}"] == sa.false(),
+                sa.and_(require_review == sa.true(), consents.c.approved_at.is_(None)),
+            ),
+        )
+    )
+    return sa.and_(
+        clips.c.published_at.is_not(None),
+        clips.c.withdrawn_at.is_(None),
+        clips.c.state == "ready",
+        sa.or_(require_captions == sa.false(), clips.c.captions_key.is_not(None)),
+        sa.exists(linked),
+        ~sa.exists(refusing),
+    )

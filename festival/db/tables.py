@@ -482,12 +482,16 @@ clips = sa.Table(
     sa.Column("rendition_key", sa.String(300), nullable=True),
     sa.Column("rendition_size", sa.BigInteger, nullable=True),
     sa.Column("captions_key", sa.String(300), nullable=True),
+    # Where the clip sits on the timeline: when it was filmed, else its slot's start, else
+    # when it arrived.
+    sa.Column("timeline_at", UTCDateTime, nullable=True),
     # Publication: staff publish from the review queue; withdrawal ends it for good.
     sa.Column("published_at", UTCDateTime, nullable=True),
     sa.Column("withdrawn_at", UTCDateTime, nullable=True),
     sa.Column("purged_at", UTCDateTime, nullable=True),
     _created(),
     _updated(),
+    sa.Index("ix_clips_timeline", "festival_id", "timeline_at", "id"),
     # Never reuse a deleted clip's id: the audit log names clips by id.
     sqlite_autoincrement=True,
 )
@@ -589,3 +593,95 @@ audit_events = sa.Table(
     sa.Column("consent_id", sa.Integer, nullable=True, index=True),
     sa.Column("detail", sa.Text, nullable=False, server_default="{}"),
 )
+
+
+# --- the blog and what links to what ----------------------------------------------------
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    _id(),
+    _festival_ref(),
+    # The feed entry's id (Atom id or RSS guid); empty for posts staff add by hand.
+    sa.Column("entry_id", sa.String(500), nullable=False, server_default=""),
+    sa.Column("feed_url", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("author", sa.String(300), nullable=False, server_default=""),
+    sa.Column("url", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("published_at", UTCDateTime, nullable=False),
+    # feed | staff: where the post came from; a hand edit to a feed post keeps "feed".
+    sa.Column("source", sa.String(10), nullable=False, server_default="staff"),
+    _created(),
+    _updated(),
+    sa.Index("ix_posts_festival_published", "festival_id", "published_at"),
+)
+# One row per feed entry: importing again updates it instead of adding another. Hand-made
+# posts have no entry id, so the index leaves them out.
+sa.Index(
+    "uq_posts_festival_entry",
+    posts.c.festival_id,
+    posts.c.entry_id,
+    unique=True,
+    sqlite_where=posts.c.entry_id != "",
+    postgresql_where=posts.c.entry_id != "",
+)
+
+clip_sessions = sa.Table(
+    "clip_sessions",
+    metadata,
+    sa.Column(
+        "clip_id", sa.Integer, sa.ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "session_id",
+        sa.Integer,
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    # slot: made from the clip's interview slot; staff: added by hand.
+    sa.Column("source", sa.String(10), nullable=False, server_default="staff"),
+)
+
+clip_posts = sa.Table(
+    "clip_posts",
+    metadata,
+    sa.Column(
+        "clip_id", sa.Integer, sa.ForeignKey("clips.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "post_id",
+        sa.Integer,
+        sa.ForeignKey("posts.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+session_posts = sa.Table(
+    "session_posts",
+    metadata,
+    sa.Column(
+        "session_id",
+        sa.Integer,
+        sa.ForeignKey("sessions.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "post_id",
+        sa.Integer,
+        sa.ForeignKey("posts.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+#: Tables the database holds that the metadata does not describe: the full-text index
+#: of published clips (an SQLite FTS5 table and its shadow tables).
+SEARCH_TABLE = "clip_search"
+
+
+def described(name: str | None, type_: str, parent_names: object) -> bool:
+    """For Alembic: leave the search index out of schema comparisons."""
+    return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))

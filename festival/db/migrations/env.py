@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from festival.db.tables import metadata
+from festival.db.tables import described, metadata
 
 connection = context.config.attributes["connection"]
 context.configure(
@@ -12,6 +12,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=described,
 )
 with context.begin_transaction():
     context.run_migrations()
