@@ -77,12 +77,12 @@ class ClipPage(msgspec.Struct):
     oembed_url: str
 
 
-def _licence(consents: list[ConsentRow]) -> Licence:
+def licence_of(consents: list[ConsentRow]) -> Licence:
     chosen = {c.licence for c in consents} or {"all-rights-reserved"}
     return max(chosen, key=LICENCE_ORDER.index)
 
 
-def _licence_words(licence: Licence, owner_count: int) -> str:
+def licence_words(licence: Licence, owner_count: int) -> str:
     if licence == "all-rights-reserved":
         whose = "the owners" if owner_count > 1 else "the owner"
         return f"All rights reserved by {whose}. Shown by the festival with their permission."
@@ -97,9 +97,14 @@ async def _filmed_by(db: Database, festival: Festival, clip: ClipRow) -> tuple[s
         volunteer = await crew.get_volunteer(db, festival.slug, clip.volunteer_id)
     except NotFound:
         return A_VOLUNTEER, True
-    name = volunteer.display_name.strip()
-    # An address is never shown publicly, even when a volunteer was invited without a name.
-    return (name if name and "@" not in name else A_VOLUNTEER), True
+    return public_volunteer_name(volunteer.display_name), True
+
+
+def public_volunteer_name(display_name: str) -> str:
+    """How a volunteer is credited in public: an address is never shown, even when a
+    volunteer was invited without a name."""
+    name = display_name.strip()
+    return name if name and "@" not in name else A_VOLUNTEER
 
 
 async def _owned(db: Database, clip: ClipRow) -> tuple[Ownership, Festival]:
@@ -107,7 +112,7 @@ async def _owned(db: Database, clip: ClipRow) -> tuple[Ownership, Festival]:
         consents = (await consent_queries.consents_of_clips(conn, [clip.id]))[clip.id]
         festival = await programme.festival_by_id(conn, clip.festival_id)
     filmed_by, co_producer = await _filmed_by(db, festival, clip)
-    licence = _licence(consents)
+    licence = licence_of(consents)
     owned = Ownership(
         owners=consent_service.owners_credit(consents),
         owner_count=max(1, len(consents)),
@@ -115,7 +120,7 @@ async def _owned(db: Database, clip: ClipRow) -> tuple[Ownership, Festival]:
         co_producer=co_producer,
         published_by=festival.name,
         licence=licence,
-        licence_words=_licence_words(licence, len(consents)),
+        licence_words=licence_words(licence, len(consents)),
         licence_url=LICENCE_DEEDS.get(licence),
     )
     return owned, festival

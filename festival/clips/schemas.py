@@ -59,6 +59,7 @@ class ClipRow(msgspec.Struct):
     published_at: datetime | None = None
     withdrawn_at: datetime | None = None
     purged_at: datetime | None = None
+    timeline_at: datetime | None = None
 
 
 class Clip(msgspec.Struct):

@@ -49,6 +49,8 @@ from festival.errors import (
 )
 from festival.jobs import Jobs
 from festival.programme import service as programme
+from festival.timeline import queries as timeline_queries
+from festival.timeline import search
 from media import captions as captions_tools
 from media.errors import MediaError
 from media.posters import make_poster
@@ -245,6 +247,7 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
                     "state": "processing",
                 },
             )
+            await timeline_queries.place_clip(conn, clip_id)
             if state.metadata.get("consent"):
                 await consent_service.link_on_upload(
                     conn, identity, clip_id, state.metadata["consent"]
@@ -285,6 +288,7 @@ async def import_file(
                 "state": "processing",
             },
         )
+        await timeline_queries.place_clip(conn, clip_id)
     await services.jobs.enqueue(PROCESS_CLIP, {"clip_id": clip_id})
     return clip_id
 
@@ -361,6 +365,7 @@ async def process_clip(services: ClipServices, clip_id: int) -> None:
                 "rendition_size": rendition.size,
             },
         )
+        await timeline_queries.place_clip(conn, clip_id)
 
 
 async def _refuse(services: ClipServices, clip: ClipRow, reason: str) -> None:
@@ -409,6 +414,11 @@ def register_jobs(services: ClipServices) -> None:
     services.jobs.register(consent_service.PURGE_MEDIA, run_purge)
     services.jobs.register(consent_service.SWEEP, run_sweep)
     services.jobs.register(SEND_REVIEW_LINK, mail.send if mail else not_configured)
+
+    async def run_reindex(payload: dict[str, Any]) -> None:
+        await search.reindex_all(services)
+
+    services.jobs.register(search.REINDEX, run_reindex)
 
 
 # --- clips for owners and staff --------------------------------------------------------
@@ -553,6 +563,8 @@ async def update_clip(db: Database, identity: Identity, clip_id: int, patch: Cli
             values["slot_id"] = patch.slot_id
         if values:
             await queries.update_clip(conn, clip_id, values)
+            await timeline_queries.place_clip(conn, clip_id)
+            await search.index_clip(conn, clip_id)
         fresh = await queries.clip_by_id(conn, clip_id)
         assert fresh is not None
         return view(fresh)
@@ -564,6 +576,7 @@ async def delete_clip(services: ClipServices, identity: Identity, clip_id: int) 
         clip = await _clip(conn, identity, clip_id)
         await queries.delete_clip(conn, clip.id)
         await queries.delete_upload_state(conn, clip.upload_id)
+        await search.unindex(conn, clip.id)
     # The row goes first: a crash between leaves orphan files for fsck, never a clip
     # whose media is missing.
     await services.store.delete_prefix(f"clips/{clip.id}")
@@ -607,8 +620,10 @@ async def save_captions(services: ClipServices, clip_id: int, data: bytes) -> Cl
     key = _keys(clip_id)["captions_key"]
     async with services.store.open_write(key) as writer:
         await writer.write(vtt.encode())
+    words = "\n".join(captions_tools.transcript(vtt))
     async with services.db.write() as conn:
         await queries.update_clip(conn, clip_id, {"captions_key": key})
+        await search.index_clip(conn, clip_id, words)
         fresh = await queries.clip_by_id(conn, clip_id)
     assert fresh is not None
     return view(fresh)

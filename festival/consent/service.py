@@ -63,6 +63,7 @@ from festival.errors import (
 from festival.jobs import Jobs
 from festival.programme import service as programme
 from festival.programme.schemas import Festival
+from festival.timeline import search
 
 CONSENT_TOKEN_PREFIX = "fct_"  # noqa: S105 (a label, not a secret)
 PURGE_MEDIA = "purge-clip-media"
@@ -360,6 +361,7 @@ async def _link(
             fix="A fresh consent is a new record: record it again with the person.",
         )
     if await queries.link(conn, clip.id, consent_id, now):
+        await search.index_clip(conn, clip.id)
         await queries.record(
             conn,
             actor=_actor(identity),
@@ -532,6 +534,10 @@ async def apply_change(db: Database, token: str, data: ConsentChange, *, actor: 
             )
         if values:
             await queries.update_consent(conn, consent.id, values)
+            # The credit may have changed: the search index must follow it.
+            await search.index_clips(
+                conn, (await queries.clips_of_consents(conn, [consent.id]))[consent.id]
+            )
             changed = sorted(k.removeprefix("scope_") for k in values)
             await queries.record(
                 conn,
@@ -565,6 +571,7 @@ async def _withdraw(conn: AsyncConnection, consent: ConsentRow, by: str, actor: 
         if clip is None or clip.withdrawn_at is not None:
             continue
         await clip_queries.update_clip(conn, clip_id, {"withdrawn_at": now, "published_at": None})
+        await search.unindex(conn, clip_id)
         await queries.record(
             conn,
             actor=actor,
@@ -812,6 +819,9 @@ async def erase(db: Database, jobs: Jobs, identity: Identity, slug: str, consent
                 "token_revoked_at": _now(),
                 "erased_at": _now(),
             },
+        )
+        await search.index_clips(
+            conn, (await queries.clips_of_consents(conn, [consent.id]))[consent.id]
         )
         await queries.record(
             conn,

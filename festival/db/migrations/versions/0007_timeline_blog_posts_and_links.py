@@ -2,8 +2,8 @@
 
 Blog posts, the links between clips, sessions and posts, where each clip sits on the
 timeline, and the full-text index of clips (FTS5 on SQLite). Existing clips get their
-timeline time and their slot's session; the search index is filled by a queued job, since
-transcripts live in the media store.
+timeline time and their slot's session; the service fills the search index from the
+media store's captions when it starts (see festival.timeline.search).
 
 Revision ID: 0007
 Revises: 0006
@@ -143,11 +143,6 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE clip_search USING fts5("
             "title, credits, transcript, tokenize = 'unicode61 remove_diacritics 2')"
         )
-    op.execute(
-        "INSERT INTO jobs (kind, payload, state, attempts, max_attempts, run_after, "
-        "last_error, created_at, updated_at) VALUES ('search-reindex', '{}', 'queued', 0, 5, "
-        "CURRENT_TIMESTAMP, '', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
-    )
 
 
 def downgrade() -> None:

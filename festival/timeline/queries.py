@@ -1,0 +1,359 @@
+"""SQL for the timeline: where clips sit, what they link to, and the full-text index."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import msgspec
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from festival.clips.schemas import ClipRow
+from festival.consent.queries import publicly_visible
+from festival.consent.schemas import Scope
+from festival.db.tables import (
+    clip_posts,
+    clip_sessions,
+    clips,
+    posts,
+    rooms,
+    session_posts,
+    sessions,
+    slots,
+    volunteers,
+)
+
+
+def _clip(row: Any) -> ClipRow:
+    return msgspec.convert(row, ClipRow, from_attributes=True)
+
+
+async def _insert_ignoring_duplicates(
+    conn: AsyncConnection, table: sa.Table, values: dict[str, Any]
+) -> None:
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    await conn.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+# --- where a clip sits ------------------------------------------------------------------
+
+
+async def place_clip(conn: AsyncConnection, clip_id: int) -> None:
+    """Set the clip's time on the timeline and its automatic link to its slot's session.
+
+    The time is when it was filmed, else its slot's start, else when it arrived. The
+    automatic link follows the slot: a changed slot moves it; links staff made stay.
+    """
+    slot_start = sa.select(slots.c.starts_at).where(slots.c.id == clips.c.slot_id)
+    await conn.execute(
+        sa.update(clips)
+        .where(clips.c.id == clip_id)
+        .values(
+            timeline_at=sa.func.coalesce(
+                clips.c.recorded_at, slot_start.scalar_subquery(), clips.c.created_at
+            )
+        )
+    )
+    session_id = (
+        await conn.execute(
+            sa.select(slots.c.session_id)
+            .join(clips, clips.c.slot_id == slots.c.id)
+            .where(clips.c.id == clip_id)
+        )
+    ).scalar()
+    stale = sa.delete(clip_sessions).where(
+        clip_sessions.c.clip_id == clip_id, clip_sessions.c.source == "slot"
+    )
+    if session_id is not None:
+        stale = stale.where(clip_sessions.c.session_id != session_id)
+    await conn.execute(stale)
+    if session_id is not None:
+        await _insert_ignoring_duplicates(
+            conn, clip_sessions, {"clip_id": clip_id, "session_id": session_id, "source": "slot"}
+        )
+
+
+# --- the public timeline -------------------------------------------------------------------
+
+
+class TimelineQuery(msgspec.Struct, frozen=True):
+    festival_id: int
+    scope: Scope
+    today: date
+    limit: int
+    after: tuple[datetime, int] | None = None
+    starts: datetime | None = None
+    ends: datetime | None = None
+    session_id: int | None = None
+    track: str | None = None
+    post_id: int | None = None
+    #: An FTS5 MATCH expression, already made safe.
+    match: str | None = None
+    newest_first: bool = False
+
+
+def _search_ids(match: str) -> sa.TextClause:
+    return sa.text("SELECT rowid FROM clip_search WHERE clip_search MATCH :match").bindparams(
+        match=match
+    )
+
+
+async def timeline_rows(conn: AsyncConnection, query: TimelineQuery) -> list[ClipRow]:
+    """Public clips of a festival in time order (or newest first), ``limit`` of them."""
+    at = clips.c.timeline_at
+    statement = sa.select(clips).where(
+        clips.c.festival_id == query.festival_id,
+        at.is_not(None),
+        publicly_visible(query.scope, query.today),
+    )
+    if query.after is not None:
+        when, clip_id = query.after
+        if query.newest_first:
+            statement = statement.where(sa.tuple_(at, clips.c.id) < sa.tuple_(when, clip_id))
+        else:
+            statement = statement.where(sa.tuple_(at, clips.c.id) > sa.tuple_(when, clip_id))
+    if query.starts is not None:
+        statement = statement.where(at >= query.starts)
+    if query.ends is not None:
+        statement = statement.where(at < query.ends)
+    if query.session_id is not None:
+        statement = statement.where(
+            sa.exists().where(
+                clip_sessions.c.clip_id == clips.c.id,
+                clip_sessions.c.session_id == query.session_id,
+            )
+        )
+    if query.track is not None:
+        statement = statement.where(
+            sa.exists()
+            .select_from(clip_sessions.join(sessions, sessions.c.id == clip_sessions.c.session_id))
+            .where(clip_sessions.c.clip_id == clips.c.id, sessions.c.track == query.track)
+        )
+    if query.post_id is not None:
+        # Linked to the post directly, or through one of its sessions.
+        direct = sa.exists().where(
+            clip_posts.c.clip_id == clips.c.id, clip_posts.c.post_id == query.post_id
+        )
+        through_session = (
+            sa.exists()
+            .select_from(
+                clip_sessions.join(
+                    session_posts, session_posts.c.session_id == clip_sessions.c.session_id
+                )
+            )
+            .where(clip_sessions.c.clip_id == clips.c.id, session_posts.c.post_id == query.post_id)
+        )
+        statement = statement.where(sa.or_(direct, through_session))
+    if query.match is not None:
+        statement = statement.where(
+            clips.c.id.in_(_search_ids(query.match).columns(rowid=sa.Integer))
+        )
+    order = (at.desc(), clips.c.id.desc()) if query.newest_first else (at, clips.c.id)
+    rows = await conn.execute(statement.order_by(*order).limit(query.limit))
+    return [_clip(r) for r in rows]
+
+
+class SessionRow(msgspec.Struct):
+    id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    room: str
+    track: str
+
+
+class PostRow(msgspec.Struct):
+    id: int
+    title: str
+    author: str
+    url: str
+    published_at: datetime
+
+
+async def sessions_of_clips(
+    conn: AsyncConnection, clip_ids: Sequence[int]
+) -> dict[int, list[SessionRow]]:
+    found: dict[int, list[SessionRow]] = defaultdict(list)
+    if not clip_ids:
+        return found
+    rows = await conn.execute(
+        sa.select(
+            clip_sessions.c.clip_id,
+            sessions.c.id,
+            sessions.c.title,
+            sessions.c.starts_at,
+            sessions.c.ends_at,
+            sa.func.coalesce(rooms.c.name, "").label("room"),
+            sessions.c.track,
+        )
+        .join(sessions, sessions.c.id == clip_sessions.c.session_id)
+        .outerjoin(rooms, rooms.c.id == sessions.c.room_id)
+        .where(clip_sessions.c.clip_id.in_(clip_ids), sessions.c.status != "draft")
+        .order_by(sessions.c.starts_at, sessions.c.id)
+    )
+    for row in rows:
+        found[row.clip_id].append(
+            SessionRow(row.id, row.title, row.starts_at, row.ends_at, row.room, row.track)
+        )
+    return found
+
+
+async def posts_of_clips(
+    conn: AsyncConnection, clip_ids: Sequence[int]
+) -> dict[int, list[PostRow]]:
+    """Posts linked to each clip directly or through one of its sessions, oldest first."""
+    found: dict[int, list[PostRow]] = defaultdict(list)
+    if not clip_ids:
+        return found
+    direct = sa.select(clip_posts.c.clip_id, clip_posts.c.post_id).where(
+        clip_posts.c.clip_id.in_(clip_ids)
+    )
+    through = (
+        sa.select(clip_sessions.c.clip_id, session_posts.c.post_id)
+        .join(session_posts, session_posts.c.session_id == clip_sessions.c.session_id)
+        .join(sessions, sessions.c.id == clip_sessions.c.session_id)
+        .where(clip_sessions.c.clip_id.in_(clip_ids), sessions.c.status != "draft")
+    )
+    pairs = sa.union(direct, through).subquery()
+    rows = await conn.execute(
+        sa.select(
+            pairs.c.clip_id,
+            posts.c.id,
+            posts.c.title,
+            posts.c.author,
+            posts.c.url,
+            posts.c.published_at,
+        )
+        .join(posts, posts.c.id == pairs.c.post_id)
+        .order_by(posts.c.published_at, posts.c.id)
+    )
+    for row in rows:
+        found[row.clip_id].append(PostRow(row.id, row.title, row.author, row.url, row.published_at))
+    return found
+
+
+async def volunteer_names(conn: AsyncConnection, ids: Sequence[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        sa.select(volunteers.c.id, volunteers.c.display_name).where(volunteers.c.id.in_(ids))
+    )
+    return {row.id: row.display_name for row in rows}
+
+
+class FilterChoices(msgspec.Struct):
+    sessions: list[SessionRow]
+    tracks: list[str]
+    posts: list[PostRow]
+
+
+async def filter_choices(conn: AsyncConnection, festival_id: int) -> FilterChoices:
+    """Sessions, tracks and posts that at least one clip links to, for filter menus."""
+    linked_sessions = sa.select(clip_sessions.c.session_id)
+    session_rows = await conn.execute(
+        sa.select(
+            sessions.c.id,
+            sessions.c.title,
+            sessions.c.starts_at,
+            sessions.c.ends_at,
+            sa.func.coalesce(rooms.c.name, "").label("room"),
+            sessions.c.track,
+        )
+        .outerjoin(rooms, rooms.c.id == sessions.c.room_id)
+        .where(
+            sessions.c.festival_id == festival_id,
+            sessions.c.status != "draft",
+            sessions.c.id.in_(linked_sessions),
+        )
+        .order_by(sessions.c.starts_at, sessions.c.id)
+    )
+    found = [
+        SessionRow(r.id, r.title, r.starts_at, r.ends_at, r.room, r.track) for r in session_rows
+    ]
+    linked_posts = sa.union(
+        sa.select(clip_posts.c.post_id),
+        sa.select(session_posts.c.post_id).where(session_posts.c.session_id.in_(linked_sessions)),
+    )
+    post_rows = await conn.execute(
+        sa.select(posts.c.id, posts.c.title, posts.c.author, posts.c.url, posts.c.published_at)
+        .where(posts.c.festival_id == festival_id, posts.c.id.in_(linked_posts))
+        .order_by(posts.c.published_at.desc(), posts.c.id)
+    )
+    return FilterChoices(
+        sessions=found,
+        tracks=sorted({s.track for s in found if s.track}),
+        posts=[PostRow(r.id, r.title, r.author, r.url, r.published_at) for r in post_rows],
+    )
+
+
+async def session_in_festival(conn: AsyncConnection, festival_id: int, session_id: int) -> bool:
+    found = await conn.execute(
+        sa.select(sessions.c.id).where(
+            sessions.c.id == session_id, sessions.c.festival_id == festival_id
+        )
+    )
+    return found.first() is not None
+
+
+async def post_in_festival(conn: AsyncConnection, festival_id: int, post_id: int) -> bool:
+    found = await conn.execute(
+        sa.select(posts.c.id).where(posts.c.id == post_id, posts.c.festival_id == festival_id)
+    )
+    return found.first() is not None
+
+
+# --- the full-text index (SQLite FTS5) --------------------------------------------------
+# The table is ``festival.db.tables.SEARCH_TABLE``, made by migration 0007.
+
+
+async def search_entry(conn: AsyncConnection, clip_id: int) -> str | None:
+    """The transcript text indexed for a clip, or None when it has no entry."""
+    row = (
+        await conn.execute(
+            sa.text("SELECT transcript FROM clip_search WHERE rowid = :id").bindparams(id=clip_id)
+        )
+    ).first()
+    return None if row is None else str(row[0])
+
+
+async def search_put(
+    conn: AsyncConnection, clip_id: int, title: str, credits: str, transcript: str
+) -> None:
+    await search_delete(conn, clip_id)
+    await conn.execute(
+        sa.text(
+            "INSERT INTO clip_search (rowid, title, credits, transcript) "
+            "VALUES (:id, :title, :credits, :transcript)"
+        ).bindparams(id=clip_id, title=title, credits=credits, transcript=transcript)
+    )
+
+
+async def search_delete(conn: AsyncConnection, clip_id: int) -> None:
+    await conn.execute(sa.text("DELETE FROM clip_search WHERE rowid = :id").bindparams(id=clip_id))
+
+
+async def search_clear(conn: AsyncConnection) -> None:
+    await conn.execute(sa.text("DELETE FROM clip_search"))
+
+
+async def clip_ids_to_index(conn: AsyncConnection) -> list[int]:
+    rows = await conn.execute(
+        sa.select(clips.c.id).where(clips.c.withdrawn_at.is_(None)).order_by(clips.c.id)
+    )
+    return [r.id for r in rows]
+
+
+async def unindexed_clip_exists(conn: AsyncConnection) -> bool:
+    """True when a clip with a consent has no search entry (after an upgrade or a restore)."""
+    found = await conn.execute(
+        sa.text(
+            "SELECT 1 FROM clip_consents JOIN clips ON clips.id = clip_consents.clip_id "
+            "WHERE clips.withdrawn_at IS NULL "
+            "AND clip_consents.clip_id NOT IN (SELECT rowid FROM clip_search) LIMIT 1"
+        )
+    )
+    return found.first() is not None
