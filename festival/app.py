@@ -42,6 +42,8 @@ from festival.crew.volunteer_pages import VolunteerPages
 from festival.db.engine import Database
 from festival.health import HealthController
 from festival.jobs import Jobs
+from festival.links.routes import LinksController
+from festival.links.staff_pages import StaffLinkPages
 from festival.problems import handle_error
 from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
@@ -167,6 +169,8 @@ def create_app(settings: Settings) -> Litestar:
             StaffConsentPages,
             PublicPages,
             StaffProgrammePages,
+            LinksController,
+            StaffLinkPages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
