@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
@@ -44,6 +45,8 @@ from festival.health import HealthController
 from festival.jobs import Jobs
 from festival.links.routes import LinksController
 from festival.links.staff_pages import StaffLinkPages
+from festival.posts.routes import PostsController
+from festival.posts.staff_pages import StaffPostPages
 from festival.problems import handle_error
 from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
@@ -90,8 +93,14 @@ def build_clip_services(settings: Settings, db: Database, jobs: Jobs) -> ClipSer
     return services
 
 
-def create_app(settings: Settings) -> Litestar:
-    """Build the service for ``settings``. Opening and closing happen in the lifespan."""
+def create_app(
+    settings: Settings, *, http_transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    """Build the service for ``settings``. Opening and closing happen in the lifespan.
+
+    ``http_transport`` carries outbound HTTP (the blog's feed); tests pass an
+    ``httpx.MockTransport`` to stand in for the remote blog.
+    """
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -103,6 +112,12 @@ def create_app(settings: Settings) -> Litestar:
         app.state.db = db
         app.state.jobs = jobs
         app.state.clips = clips
+        app.state.http = httpx.AsyncClient(
+            transport=http_transport,
+            timeout=10.0,
+            follow_redirects=True,
+            headers={"User-Agent": f"festival/{VERSION} (+{settings.base_url})"},
+        )
         if settings.run_jobs:
             await jobs.enqueue(clip_service.EXPIRE_UPLOADS, {})
             await jobs.enqueue(consent_service.SWEEP, {})
@@ -111,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await jobs.stop()
+            await app.state.http.aclose()
             await db.close()
 
     def provide_db(state: State) -> Database:
@@ -118,6 +134,9 @@ def create_app(settings: Settings) -> Litestar:
 
     def provide_clips(state: State) -> ClipServices:
         return state.clips  # type: ignore[no-any-return]
+
+    def provide_http(state: State) -> httpx.AsyncClient:
+        return state.http  # type: ignore[no-any-return]
 
     def provide_settings() -> Settings:
         return settings
@@ -169,6 +188,8 @@ def create_app(settings: Settings) -> Litestar:
             StaffConsentPages,
             PublicPages,
             StaffProgrammePages,
+            PostsController,
+            StaffPostPages,
             LinksController,
             StaffLinkPages,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
@@ -178,6 +199,7 @@ def create_app(settings: Settings) -> Litestar:
             "db": Provide(provide_db, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "clips": Provide(provide_clips, sync_to_thread=False),
+            "http": Provide(provide_http, sync_to_thread=False),
         },
         middleware=[
             DefineMiddleware(FestivalCSRFMiddleware, config=csrf),
