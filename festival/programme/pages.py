@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from festival.db.engine import Database
+from festival.links import service as link_service
 from festival.programme import service, views
 
 DB = NamedDependency[Database]
@@ -50,4 +51,5 @@ class PublicPages(Controller):
     @get("/festivals/{slug:str}/sessions/{session_id:int}")
     async def session(self, db: DB, slug: FromPath[str], session_id: FromPath[int]) -> Template:
         page = views.session_page(await service.programme(db, slug), session_id)
-        return _page("session", page=page)
+        links = await link_service.session_public_links(db, page.festival.id, session_id)
+        return _page("session", page=page, links=links)
