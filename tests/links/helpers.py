@@ -1,8 +1,8 @@
 """Two festivals with sessions, clips and blog posts to link, and a staff client.
 
-Festivals, rooms and sessions are made over the API as staff would. Clips and posts are
+Festivals, rooms, sessions and blog posts are made over the API as staff would. Clips are
 rows written through festival's own database layer: linking needs them to exist, not to
-have gone through an upload or a feed import (the public page tests make real clips).
+have gone through an upload (the public page tests make real, published clips).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from litestar.testing import AsyncTestClient
 
 from festival.clips import queries as clip_queries
 from festival.db.engine import Database
-from festival.db.tables import clip_sessions, posts
+from festival.db.tables import clip_sessions
 
 Client = AsyncTestClient[Litestar]
 HERE = "here-fest"
@@ -100,22 +100,18 @@ class Place:
     async def post(
         self, title: str, *, day: int = 0, url: str = "", author: str = "The festival team"
     ) -> int:
-        """A blog post added by hand, published ``day`` days after the festival starts."""
+        """A blog post added by hand through the posts API, ``day`` days after the start."""
         published = datetime.now(UTC).replace(hour=18, minute=0, second=0, microsecond=0)
-        async with self.db.write() as conn:
-            result = await conn.execute(
-                sa.insert(posts)
-                .values(
-                    festival_id=self.id,
-                    title=title,
-                    author=author,
-                    url=url,
-                    published_at=published + timedelta(days=day),
-                    source="staff",
-                )
-                .returning(posts.c.id)
-            )
-            return int(result.scalar_one())
+        made = await self._post(
+            f"{self.api}/posts",
+            {
+                "title": title,
+                "published_at": (published + timedelta(days=day)).isoformat(),
+                "author": author,
+                "url": url,
+            },
+        )
+        return int(made["id"])
 
     async def slot_link(self, clip_id: int, session_id: int) -> None:
         """The link a clip's interview slot makes, as the clip service records it."""
