@@ -38,7 +38,7 @@ SAVED = {
     "post-saved": "The post has been saved.",
     "post-deleted": "The post has been deleted.",
 }
-SOURCES = {"feed": "From the blog's feed", "staff": "Added by hand"}
+SOURCES = {"feed": "From the blog’s feed", "staff": "Added by hand"}
 
 
 def _posts_path(slug: str) -> str:
