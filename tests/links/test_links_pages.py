@@ -101,12 +101,12 @@ async def test_the_session_and_post_pages_link_from_their_side(client: Client, h
     made = await submit(client, post_page, f"{post_page}/add", {"session_id": str(session)})
     assert made.headers["location"] == f"{post_page}?saved=session-linked#sessions"
 
-    page = text((await client.get(session_page)).text)
-    assert f"Untitled clip (clip {clip})" in page
-    assert "Notes from the workshop" in page
-    page = (await client.get(post_page)).text
-    assert f'<a href="{STAFF}/sessions/{session}/links">Workshop</a>' in page
-    assert 'href="/staff/festivals/here-fest/posts">Blog posts</a>' in page
+    words = text((await client.get(session_page)).text)
+    assert f"Untitled clip (clip {clip})" in words
+    assert "Notes from the workshop" in words
+    html = (await client.get(post_page)).text
+    assert f'<a href="{STAFF}/sessions/{session}/links">Workshop</a>' in html
+    assert 'href="/staff/festivals/here-fest/posts">Blog posts</a>' in html
 
     removed = await submit(client, post_page, f"{post_page}/remove", {"session_id": str(session)})
     assert removed.status_code == 303
