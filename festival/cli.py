@@ -39,6 +39,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 1_000_000:
+        raise argparse.ArgumentTypeError("give a whole number from 0 to 1000000")
+    return int(value)
+
+
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
     from festival.db.migrate import migrate
 
@@ -60,7 +66,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
         db = Database.open(settings.database_url)
         try:
             clips = build_clip_services(settings, db, Jobs(db))
-            return await load_demo(db, clips)
+            said = await load_demo(db, clips)
+            if args.synthetic_clips:
+                from festival.demo.loader import demo_data
+                from festival.demo.synthetic import add_synthetic_clips
+
+                slug = demo_data()["festival"]["slug"]
+                added = await add_synthetic_clips(clips, slug, args.synthetic_clips)
+                said += f"\nAdded {added} synthetic published interviews for load tests."
+            return said
         finally:
             await db.close()
 
@@ -161,6 +175,13 @@ def parser() -> argparse.ArgumentParser:
     )
 
     demo = commands.add_parser("demo", help="load the demo festival (safe to repeat)")
+    demo.add_argument(
+        "--synthetic-clips",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="also add N published interviews with made-up details, for load tests",
+    )
     demo.set_defaults(run=_demo)
 
     staff = commands.add_parser("create-staff", help="create or update a staff account")

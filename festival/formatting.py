@@ -30,6 +30,11 @@ def short_date(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
 
+def short_date_of(value: datetime, timezone: str) -> str:
+    """``Mon 1 Jul`` for a moment, on the festival's calendar."""
+    return short_date(local(value, timezone).date())
+
+
 def minutes(start: datetime, end: datetime) -> int:
     return int((end - start).total_seconds() // 60)
 
@@ -45,8 +50,24 @@ def duration(start: datetime, end: datetime) -> str:
     return " ".join(parts) or "0 minutes"
 
 
+def clip_length(seconds: float | None) -> str:
+    """``1 minute 5 seconds``: a clip's length in words, for people and screen readers."""
+    if seconds is None:
+        return ""
+    total = max(1, round(seconds))
+    mins, secs = divmod(total, 60)
+    parts = []
+    if mins:
+        parts.append(f"{mins} minute" + ("s" if mins != 1 else ""))
+    if secs:
+        parts.append(f"{secs} second" + ("s" if secs != 1 else ""))
+    return " ".join(parts)
+
+
 def install(env: Environment, settings: Settings) -> None:
     env.filters.update(
+        clip_length=clip_length,
+        short_date_of=short_date_of,
         clock=clock,
         long_date=long_date,
         short_date=short_date,

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from festival.accounts.schemas import Identity
 from festival.clips import service as clip_service
 from festival.clips.service import ClipServices
+from festival.consent import service as consent_service
+from festival.consent.schemas import ConsentIn
 from festival.crew import service as crew
 from festival.crew.schemas import (
     AssignIn,
@@ -42,6 +44,8 @@ from festival.programme.schemas import (
 )
 
 DATA_FILE = Path(__file__).with_name("coproduction_week_2019.toml")
+#: Links made while loading (invites, consent review) are never shown, so any base will do.
+DEMO_BASE = "http://127.0.0.1:8000"
 
 
 def demo_data() -> dict[str, Any]:
@@ -160,9 +164,28 @@ async def _load_clips(
             )
             made.append((clip_id, entry.get("captions", [])))
     await clips.jobs.run_until_idle()
-    for clip_id, lines in made:
+    team = Identity(kind="staff")
+    for (clip_id, lines), entry in zip(made, data.get("clips", []), strict=True):
         if lines:
             await clip_service.save_captions(clips, clip_id, _captions(lines).encode())
+        # The people in the demo interviews are invented; each agreed, in the story the
+        # demo tells, to the timeline and the blog, and watched and approved their clip.
+        created = await consent_service.record_consent(
+            clips.db,
+            team,
+            slug,
+            ConsentIn(
+                scopes=["timeline", "blog"],
+                credit="chosen" if entry.get("credit") else "anonymous",
+                display_name=entry.get("credit", ""),
+                form_version=consent_service.form().version,
+                licence=entry.get("licence", "CC-BY-NC-4.0"),
+                clip_id=clip_id,
+            ),
+            DEMO_BASE,
+        )
+        await consent_service.approve(clips.db, created.review_url.rsplit("/", 1)[1])
+        await consent_service.publish(clips.db, team, slug, clip_id)
     return len(made)
 
 
@@ -184,7 +207,7 @@ def _clock(seconds: float) -> str:
 async def _load_crew(db: Database, slug: str, zone: ZoneInfo, people: list[dict[str, Any]]) -> int:
     """Volunteers, their training and free times, a slot after every filmable session,
     and places given out in turn under the same rules staff work by."""
-    base = "http://127.0.0.1:8000"  # invite links are not shown; only the accounts matter
+    base = DEMO_BASE  # invite links are not shown; only the accounts matter
     volunteer_ids = []
     for person in people:
         invitation = await crew.invite(

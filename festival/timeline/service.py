@@ -62,7 +62,11 @@ def _today() -> date:
 
 def _positive_int(name: str, value: str) -> int:
     if not value.isdigit() or not 0 < int(value) <= 2**53:
-        raise BadRequest.field(name, f"must be a whole number above 0, not {value[:40]!r}")
+        raise BadRequest.field(
+            name,
+            f"must be a whole number above 0, not {value[:40]!r}",
+            fix=f"Use the id of a {name}, as the timeline's filter menu gives it.",
+        )
     return int(value)
 
 
@@ -82,7 +86,9 @@ def parse_filters(
             filters.day = date.fromisoformat(day)
         except ValueError:
             raise BadRequest.field(
-                "day", f"must be a date like 2019-07-01, not {day[:40]!r}"
+                "day",
+                f"must be a date like 2019-07-01, not {day[:40]!r}",
+                fix="Give the day as year-month-day.",
             ) from None
     if session := params.get("session"):
         filters.session = _positive_int("session", session)
@@ -90,11 +96,19 @@ def parse_filters(
         filters.post = _positive_int("post", post)
     if track := params.get("track"):
         if len(track) > 100:
-            raise BadRequest.field("track", "is longer than any track name (100 characters)")
+            raise BadRequest.field(
+                "track",
+                "is longer than any track name (100 characters)",
+                fix="Pick a track from the timeline's filter menu.",
+            )
         filters.track = track
     if q := params.get("q"):
         if len(q) > MAX_QUERY:
-            raise BadRequest.field("q", f"searches may be at most {MAX_QUERY} characters")
+            raise BadRequest.field(
+                "q",
+                f"searches may be at most {MAX_QUERY} characters",
+                fix="Search for a few words.",
+            )
         filters.q = q.strip() or None
     return filters
 

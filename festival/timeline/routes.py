@@ -1,0 +1,130 @@
+"""The public timeline: ``/festivals/{slug}/timeline`` (HTML) and its JSON twin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from festival.caching import PUBLIC_REVALIDATE, conditional
+from festival.db.engine import Database
+from festival.errors import BadRequest, Invalid
+from festival.settings import Settings
+from festival.timeline import service
+from festival.timeline.schemas import TimelinePage
+
+DB = NamedDependency[Database]
+SETTINGS = NamedDependency[Settings]
+AnyRequest = Request[Any, Any, Any]
+
+
+def _params(request: AnyRequest) -> dict[str, str]:
+    """Query parameters, refusing a name given twice (which value would be meant?)."""
+    params: dict[str, str] = {}
+    for name, value in request.query_params.multi_items():
+        if name in params:
+            raise BadRequest(
+                f"The parameter {name[:40]!r} is given more than once.",
+                fix="Give each filter once.",
+            )
+        params[name] = value
+    return params
+
+
+async def _page(
+    db: Database, settings: Settings, slug: str, params: dict[str, str], path: str
+) -> TimelinePage:
+    filters = service.parse_filters(params)
+    return await service.timeline(
+        db,
+        slug,
+        filters=filters,
+        cursor=params.get("cursor") or None,
+        limit=service.parse_limit(params.get("limit")),
+        base_url=settings.base_url,
+        path=path,
+    )
+
+
+_PROBLEM = ResponseSpec(data_container=dict[str, Any], media_type="application/problem+json")
+
+
+class TimelineController(Controller):
+    path = "/api/v1/festivals/{slug:str}/timeline"
+    tags = ["timeline"]
+
+    @get(
+        "/",
+        summary="Published interviews in time order, grouped by day",
+        description=(
+            "Only interviews whose people consented to the timeline and that staff "
+            "published. Follow `next_url` (or pass `next_cursor` as `cursor`) for the next "
+            "page. Answers 304 to a matching If-None-Match."
+        ),
+        responses={
+            200: ResponseSpec(data_container=TimelinePage, description="One page"),
+            304: ResponseSpec(data_container=None, description="Not modified"),
+            400: _PROBLEM,
+            404: _PROBLEM,
+            422: _PROBLEM,
+        },
+    )
+    async def timeline(
+        self,
+        request: AnyRequest,
+        db: DB,
+        settings: SETTINGS,
+        slug: FromPath[str],
+        day: FromQuery[str | None] = None,
+        session: FromQuery[str | None] = None,
+        track: FromQuery[str | None] = None,
+        post: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> Response[bytes]:
+        # The named parameters document the API; the checks read every parameter given,
+        # so an unknown or repeated one is refused by name.
+        page = await _page(
+            db, settings, slug, _params(request), f"/api/v1/festivals/{slug}/timeline"
+        )
+        return conditional(request, msgspec.json.encode(page), MediaType.JSON)
+
+
+class TimelinePages(Controller):
+    path = "/festivals/{slug:str}/timeline"
+    include_in_schema = False
+
+    @get("/")
+    async def timeline(
+        self, request: AnyRequest, db: DB, settings: SETTINGS, slug: FromPath[str]
+    ) -> Response[Any]:
+        festival, choices = await service.choices(db, slug)
+        params: dict[str, str] = {}
+        page: TimelinePage | None = None
+        problem: Invalid | None = None
+        try:
+            # Empty fields are what a form sends for "all": not filters.
+            params = {k: v for k, v in _params(request).items() if v != ""}
+            page = await _page(db, settings, slug, params, f"/festivals/{slug}/timeline")
+        except Invalid as error:
+            # Show the filters again with the problem above them, not a bare error page.
+            problem = error
+        return Template(
+            "public/timeline.html",
+            context={
+                "festival": festival,
+                "page": page,
+                "problem": problem,
+                "choices": choices,
+                "params": params,
+                "section": "timeline",
+            },
+            status_code=problem.status if problem else 200,
+            headers={"Cache-Control": PUBLIC_REVALIDATE},
+        )
