@@ -32,6 +32,7 @@ IMPORT_LABELS = {"feed_url": "Address of the blog's feed"}
 MIDDAY = time(12, 0)
 _CLOCK = re.compile(r"^\s*(\d{1,2})[:.](\d{2})\s*$")
 _WEB = re.compile(r"^https?://\S+$")
+_UK_DATE = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 
 
 def _clock(text: str) -> time | None:
@@ -39,6 +40,18 @@ def _clock(text: str) -> time | None:
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         return None
     return time(int(match.group(1)), int(match.group(2)))
+
+
+def _day(text: str) -> date | None:
+    """``19/06/2019`` (day first, as people in the UK write it) or ``2019-06-19``."""
+    match = _UK_DATE.match(text)
+    try:
+        if match:
+            day, month, year = (int(part) for part in match.groups())
+            return date(year, month, day)
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def post_in(form: Mapping[str, Any], timezone: str) -> PostIn:
@@ -54,10 +67,9 @@ def post_in(form: Mapping[str, Any], timezone: str) -> PostIn:
     if not day_text:
         errors.append(FieldError("published_on", "Enter the date the post was published"))
     else:
-        try:
-            day = date.fromisoformat(day_text)
-        except ValueError:
-            errors.append(FieldError("published_on", "Enter a real date, like 2019-06-19"))
+        day = _day(day_text)
+        if day is None:
+            errors.append(FieldError("published_on", "Enter a real date, like 19/06/2019"))
     time_text = str(values.pop("published_time", "") or "").strip()
     at = _clock(time_text) if time_text else MIDDAY
     if at is None:
@@ -84,7 +96,7 @@ def post_values(post: Post, timezone: str) -> dict[str, str]:
         "title": post.title,
         "author": post.author,
         "url": post.url,
-        "published_on": local(post.published_at, timezone).date().isoformat(),
+        "published_on": f"{local(post.published_at, timezone):%d/%m/%Y}",
         "published_time": clock(post.published_at, timezone),
         "summary": post.summary,
     }

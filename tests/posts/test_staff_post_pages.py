@@ -47,7 +47,7 @@ def form(**extra: str) -> dict[str, str]:
     values = {
         "title": "Notes from the listening café",
         "author": "Ann Lee",
-        "published_on": "2019-07-02",
+        "published_on": "2/7/2019",
         "published_time": "18:15",
         "url": "https://blog.example.org/listening-cafe",
         "summary": "What people told us on the first morning.",
@@ -108,8 +108,10 @@ async def test_staff_add_a_post_by_hand(staff: Client) -> None:
     assert "Linked sessions and interviews" in listing
 
 
-async def test_a_post_without_a_time_is_placed_at_midday(staff: Client) -> None:
-    response = await submit(staff, f"{PAGE}/new", form(published_time=""))
+async def test_an_iso_date_without_a_time_is_placed_at_midday(staff: Client) -> None:
+    response = await submit(
+        staff, f"{PAGE}/new", form(published_on="2019-07-02", published_time="")
+    )
     assert response.status_code == 303
     assert (await posts(staff))[0]["published_at"] == "2019-07-02T11:00:00Z"
 
@@ -126,7 +128,7 @@ async def test_mistakes_on_the_form_are_shown_beside_each_field(staff: Client) -
     assert "There is a problem" in page
     for anchor, message in (
         ("title", "Enter the post's title"),
-        ("published_on", "Enter a real date, like 2019-06-19"),
+        ("published_on", "Enter a real date, like 19/06/2019"),
         ("published_time", "Enter a time on the 24-hour clock, like 09:30"),
         ("url", "Enter a web address that starts with https://"),
     ):
@@ -149,7 +151,7 @@ async def test_staff_change_a_post(staff: Client) -> None:
     edit = f"{PAGE}/{post['id']}/edit"
     page = text(await staff.get(edit))
     assert 'value="Notes from the listening café"' in page
-    assert 'value="2019-07-02"' in page and 'value="18:15"' in page
+    assert 'value="02/07/2019"' in page and 'value="18:15"' in page
 
     saved = await submit(staff, edit, form(title="The listening café", author=""))
     assert saved.headers["location"] == f"{PAGE}?saved=post-saved"
