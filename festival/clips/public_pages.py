@@ -8,6 +8,11 @@ Every clip says whose it is: the **owner** (the people in it; the story is their
 who **filmed** it (the volunteer, credited as co-producer) and who **published** it
 (the festival, under the uses the owners agreed to). :func:`ownership` works that out
 for one clip, for this page and for anything else that credits a clip.
+
+The page is built on the clip's public timeline item (its credit, licence, media and
+linked sessions and posts) so the two never disagree, with the transcript read from its
+captions. ``/clips/{id}/transcript`` is the transcript on a page of its own, under the
+same gate.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from festival.clips import service as clip_service
-from festival.clips.schemas import Clip, ClipRow
+from festival.clips.cue_edits import stored_captions
+from festival.clips.schemas import ClipRow
+from festival.clips.service import ClipServices
 from festival.consent import queries as consent_queries
 from festival.consent import service as consent_service
 from festival.consent.schemas import LICENCES, ConsentRow, Licence
@@ -32,8 +38,11 @@ from festival.errors import Gone, NotFound
 from festival.programme import service as programme
 from festival.programme.schemas import Festival
 from festival.settings import Settings
+from festival.timeline.schemas import TimelineItem
+from media import captions as captions_tools
+from media.errors import MediaError
 
-DB = NamedDependency[Database]
+CLIPS = NamedDependency[ClipServices]
 SETTINGS = NamedDependency[Settings]
 
 #: From the most open to the most closed: a clip with several owners is shown under the
@@ -70,11 +79,15 @@ class Ownership(msgspec.Struct):
 
 
 class ClipPage(msgspec.Struct):
-    clip: Clip
+    """What the public page of one clip shows."""
+
+    item: TimelineItem
     festival: Festival
     ownership: Ownership
     url: str
     oembed_url: str
+    #: The captions as paragraphs; empty when the clip has none.
+    transcript: list[str]
 
 
 def licence_of(consents: list[ConsentRow]) -> Licence:
@@ -131,17 +144,40 @@ async def ownership(db: Database, clip: ClipRow) -> Ownership:
     return (await _owned(db, clip))[0]
 
 
-async def clip_page(db: Database, clip_id: int, base_url: str) -> ClipPage:
+async def clip_page(services: ClipServices, clip_id: int, base_url: str) -> ClipPage:
     """The public page of a clip the gate allows; :class:`Gone` or :class:`NotFound`."""
-    clip = await consent_service.public_clip(db, clip_id)
-    owned, festival = await _owned(db, clip)
-    url = f"{base_url}/clips/{clip.id}"
+    # Imported here: the timeline builds its items from this module's licence words.
+    from festival.timeline import service as timeline
+
+    festival, item = await timeline.item(services.db, clip_id, base_url)
+    clip = await consent_service.public_clip(services.db, clip_id)
+    owned, _ = await _owned(services.db, clip)
     return ClipPage(
-        clip=clip_service.view(clip),
+        item=item,
         festival=festival,
         ownership=owned,
-        url=url,
-        oembed_url=f"{base_url}/oembed?" + urlencode({"url": url, "format": "json"}),
+        url=item.url,
+        oembed_url=f"{base_url}/oembed?" + urlencode({"url": item.url, "format": "json"}),
+        transcript=await _transcript(services, clip),
+    )
+
+
+async def _transcript(services: ClipServices, clip: ClipRow) -> list[str]:
+    vtt = await stored_captions(services, clip)
+    if vtt is None:
+        return []
+    try:
+        return captions_tools.transcript(vtt)
+    except MediaError:  # stored captions are checked on the way in; never a 500 here
+        return []
+
+
+def _gone(gone: Gone) -> Template:
+    return Template(
+        "public/clip_gone.html",
+        context={"problem": gone},
+        status_code=gone.status,
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -150,18 +186,27 @@ class PublicClipPages(Controller):
     include_in_schema = False
 
     @get("/{clip_id:int}")
-    async def clip(self, db: DB, settings: SETTINGS, clip_id: FromPath[int]) -> Response[Any]:
+    async def clip(self, clips: CLIPS, settings: SETTINGS, clip_id: FromPath[int]) -> Response[Any]:
         try:
-            page = await clip_page(db, clip_id, settings.base_url)
+            page = await clip_page(clips, clip_id, settings.base_url)
         except Gone as gone:
-            return Template(
-                "public/clip_gone.html",
-                context={"problem": gone},
-                status_code=gone.status,
-                headers={"Cache-Control": "no-store"},
-            )
+            return _gone(gone)
         return Template(
             "public/clip.html",
+            context={"page": page, "festival": page.festival},
+            headers=PUBLIC_CACHE,
+        )
+
+    @get("/{clip_id:int}/transcript")
+    async def transcript(
+        self, clips: CLIPS, settings: SETTINGS, clip_id: FromPath[int]
+    ) -> Response[Any]:
+        try:
+            page = await clip_page(clips, clip_id, settings.base_url)
+        except Gone as gone:
+            return _gone(gone)
+        return Template(
+            "public/transcript.html",
             context={"page": page, "festival": page.festival},
             headers=PUBLIC_CACHE,
         )

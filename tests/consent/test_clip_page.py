@@ -50,12 +50,19 @@ async def test_the_page_says_whose_story_it_is(
         "All rights reserved by the owner. Shown by the festival with their permission."
     )
     assert "Samira" not in page.text and "example.org" not in page.text
-    # The player: the public rendition, its poster and captions shown by default.
-    media = f"/media/clips/{clip['id']}"
+    # The player: the public rendition, its poster and captions shown by default, never
+    # starting by itself; the transcript under it.
+    media = f"{BASE}/media/clips/{clip['id']}"
     assert f'<source src="{media}/web.mp4" type="video/mp4">' in page.text
     assert f'poster="{media}/poster.jpg"' in page.text
-    track = f'<track kind="captions" src="{media}/captions.vtt" srclang="en" label="English"'
-    assert track + " default>" in page.text
+    track = (
+        f'<track kind="captions" src="{media}/captions.vtt" srclang="en" '
+        'label="English captions" default>'
+    )
+    assert track in page.text
+    assert "autoplay" not in page.text
+    assert "<summary" in page.text and "<p>Hello.</p>" in page.text
+    assert f'href="{BASE}{page_url}/transcript"' in page.text
     # oEmbed discovery, and the address to share.
     link = re.search(
         r'<link rel="alternate" type="application/json\+oembed" href="([^"]+)"', page.text
