@@ -26,6 +26,8 @@ from festival import formatting
 from festival.accounts.routes import AccountsController, StaffPages
 from festival.auth import FestivalCSRFMiddleware, IdentityMiddleware
 from festival.clips import service as clip_service
+from festival.clips.caption_pages import IntervieweeCaptionPages, StaffCaptionPages
+from festival.clips.cue_routes import CueController, IntervieweeCueController
 from festival.clips.pages import UploadPages
 from festival.clips.public_pages import PublicClipPages
 from festival.clips.routes import ClipsController, MediaFiles, UploadsController
@@ -184,6 +186,10 @@ def create_app(
             IntervieweeMedia,
             IntervieweePages,
             PublicClipPages,
+            CueController,
+            IntervieweeCueController,
+            StaffCaptionPages,
+            IntervieweeCaptionPages,
             ConsentCapturePages,
             StaffConsentPages,
             PublicPages,
