@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import tomllib
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,10 @@ from festival.crew.schemas import (
 from festival.db.engine import Database
 from festival.demo.media import make_demo_clip
 from festival.errors import FestivalError, NotFound
+from festival.links import service as links
+from festival.links.schemas import End
+from festival.posts import service as post_service
+from festival.posts.schemas import PostIn
 from festival.programme import service
 from festival.programme.schemas import (
     CoProducerIn,
@@ -124,15 +128,50 @@ async def load_demo(db: Database, clips: ClipServices | None = None) -> str:
             ),
         )
         sessions[session["key"]] = made_session.id
+    post_count = await _load_posts(db, festival.slug, zone, data, sessions)
     placed = await _load_crew(db, festival.slug, zone, data.get("volunteers", []))
     clip_count = 0
     if clips is not None:
         clip_count = await _load_clips(clips, festival.slug, data, sessions)
     return (
         f"Loaded the demo festival {festival.name!r}: {len(data['sessions'])} sessions in "
-        f"{len(rooms)} rooms, {len(data.get('volunteers', []))} volunteers with {placed} "
+        f"{len(rooms)} rooms, {post_count} blog posts, "
+        f"{len(data.get('volunteers', []))} volunteers with {placed} "
         f"interview places filled, {clip_count} interview clips. See /festivals/{festival.slug}."
     )
+
+
+def _authors(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+async def _load_posts(
+    db: Database, slug: str, zone: ZoneInfo, data: dict[str, Any], sessions: dict[str, int]
+) -> int:
+    """The blog's posts (the seed gives no addresses, so none are invented) and the
+    sessions each one is about."""
+    posts: dict[str, int] = {}
+    for entry in data.get("posts", []):
+        made = await post_service.create_post(
+            db,
+            slug,
+            PostIn(
+                title=entry["title"],
+                author=_authors(entry["authors"]),
+                published_at=datetime.combine(entry["published"], time(12), zone),
+                summary=entry.get("summary", ""),
+            ),
+        )
+        posts[entry["key"]] = made.id
+    for session in data["sessions"]:
+        for key in session.get("posts", []):
+            await links.link(
+                db,
+                slug,
+                End(kind="session", id=sessions[session["key"]]),
+                End(kind="post", id=posts[key]),
+            )
+    return len(posts)
 
 
 async def _load_clips(
