@@ -55,8 +55,9 @@ class OEmbedQuery(msgspec.Struct, frozen=True):
 class OEmbed(msgspec.Struct, omit_defaults=True, kw_only=True):
     """An oEmbed 1.0 ``video`` response."""
 
-    version: str = "1.0"
-    type: str = "video"
+    # No defaults on the fields every answer carries: omit_defaults would drop them.
+    version: str
+    type: str
     title: str
     author_name: str
     provider_name: str
@@ -64,7 +65,7 @@ class OEmbed(msgspec.Struct, omit_defaults=True, kw_only=True):
     html: str
     width: int
     height: int
-    cache_age: int = CACHE_AGE
+    cache_age: int
     thumbnail_url: str | None = None
     thumbnail_width: int | None = None
     thumbnail_height: int | None = None
@@ -211,6 +212,8 @@ def response_for(
     width, height = embed_size(item.width, item.height, query.maxwidth, query.maxheight)
     thumbnail = _thumbnail(item, query)
     return OEmbed(
+        version="1.0",
+        type="video",
         title=item.title,
         author_name=item.credit,
         provider_name=festival.name,
@@ -218,6 +221,7 @@ def response_for(
         html=embed_html(f"{item.url}/player", item.title, width, height),
         width=width,
         height=height,
+        cache_age=CACHE_AGE,
         thumbnail_url=thumbnail[0] if thumbnail else None,
         thumbnail_width=thumbnail[1] if thumbnail else None,
         thumbnail_height=thumbnail[2] if thumbnail else None,

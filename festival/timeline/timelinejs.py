@@ -59,8 +59,6 @@ class TLMedia(msgspec.Struct, omit_defaults=True):
     caption: str = ""
     credit: str = ""
     thumbnail: str | None = None
-    alt: str | None = None
-    title: str | None = None
     link: str | None = None
 
 
@@ -117,8 +115,6 @@ def event(item: TimelineItem, zone: ZoneInfo) -> TLEvent:
             thumbnail=item.thumb_url,
             caption=escape(item.credit),
             credit=escape(item.licence_words),
-            alt=f"Video: {item.title}",
-            title=item.title,
             link=item.url,
         ),
         group=next((s.track for s in item.sessions if s.track), None),
