@@ -62,7 +62,7 @@ class Feed(msgspec.Struct):
     entries: list[FeedEntry]
 
 
-def _refused(url: str, message: str, *, detail: str, fix: str) -> Invalid:
+def _refused(message: str, *, detail: str, fix: str) -> Invalid:
     return Invalid(detail, fix=fix, errors=[FieldError("url", message)])
 
 
@@ -75,7 +75,6 @@ def check_url(url: str) -> str:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise _refused(
-            url,
             "Enter the feed's address, starting with http:// or https://",
             detail=f"{url!r} is not an http:// or https:// address, so it cannot be fetched."
             if url
@@ -101,7 +100,6 @@ async def fetch(http: httpx.AsyncClient, url: str) -> tuple[bytes, str, str]:
         ) as response:
             if response.status_code >= 400:
                 raise _refused(
-                    url,
                     f"The blog answered {response.status_code} for this address",
                     detail=f"Fetching {url} failed: the blog's server answered "
                     f"{response.status_code} {response.reason_phrase}.".replace(" .", "."),
@@ -123,21 +121,18 @@ async def fetch(http: httpx.AsyncClient, url: str) -> tuple[bytes, str, str]:
             return bytes(body), response.headers.get("content-type", ""), str(response.url)
     except httpx.TimeoutException:
         raise _refused(
-            url,
             "The blog did not answer in time",
             detail=f"Fetching {url} took longer than {TIMEOUT_SECONDS:.0f} seconds.",
             fix="Check that the blog is up, then try again.",
         ) from None
     except httpx.TooManyRedirects:
         raise _refused(
-            url,
             "The address redirects too many times",
             detail=f"Fetching {url} went round too many redirects.",
             fix="Open the address in a browser and import the address it ends at.",
         ) from None
     except (httpx.InvalidURL, httpx.UnsupportedProtocol):
         raise _refused(
-            url,
             "Enter the feed's address, starting with http:// or https://",
             detail=f"{url} could not be fetched: it, or an address it redirects to, "
             "is not an http:// or https:// address.",
@@ -146,7 +141,6 @@ async def fetch(http: httpx.AsyncClient, url: str) -> tuple[bytes, str, str]:
     except httpx.HTTPError as error:
         reason = str(error) or type(error).__name__
         raise _refused(
-            url,
             "The blog could not be reached",
             detail=f"{url} could not be reached: {reason}.",
             fix="Check the address for typing mistakes and that the blog is up, then try again.",
@@ -155,7 +149,6 @@ async def fetch(http: httpx.AsyncClient, url: str) -> tuple[bytes, str, str]:
 
 def _too_large(url: str) -> Invalid:
     return _refused(
-        url,
         "The feed is larger than 5 MB",
         detail=f"The document at {url} is larger than {MAX_FEED_BYTES // (1024 * 1024)} MB, "
         "more than any blog feed needs.",
@@ -211,12 +204,14 @@ def _xml_error_position(body: bytes) -> tuple[int, int, str] | None:
         parser.Parse(body, True)
     except xml.parsers.expat.ExpatError as error:
         message = xml.parsers.expat.ErrorString(error.code) or "not well-formed"
+        if message == xml.parsers.expat.errors.XML_ERROR_UNKNOWN_ENCODING:
+            return None  # an encoding feedparser reads but expat does not: ask feedparser
         return error.lineno, error.offset + 1, message
     return None
 
 
 def _not_a_feed(url: str, detail: str, fix: str) -> Invalid:
-    return _refused(url, "This address does not give an Atom or RSS feed", detail=detail, fix=fix)
+    return _refused("This address does not give an Atom or RSS feed", detail=detail, fix=fix)
 
 
 def _check_document(url: str, body: bytes, content_type: str, parsed: Any, base: str) -> None:

@@ -5,9 +5,10 @@ writes every entry in that one transaction: a feed with one bad entry stores not
 and two imports at once cannot both add the same entry (the writer is serialised and the
 entry id is unique per festival).
 
-Importing again compares each entry with the post it made. A post whose entry changed on
-the blog is updated, and that includes posts staff edited since: for an imported post the
-blog is where its words live.
+Importing again compares each entry with the post it made and updates the post where they
+differ. For an imported post the blog is where its words live, so a change staff made here
+is put back to the blog's words too (the table keeps no fingerprint of the entry that could
+tell the two apart); staff pages say so beside the form.
 """
 
 from __future__ import annotations

@@ -369,3 +369,36 @@ async def test_import_into_a_festival_that_does_not_exist_is_404(
     response = await import_feed(client, staff_headers, slug="no-such-festival")
     assert response.status_code == 404
     assert blog.requests == []
+
+
+async def test_importing_again_puts_back_the_blogs_words_over_a_hand_edit(
+    client: Client, staff_headers: Headers, festival: None, blog: FakeBlog
+) -> None:
+    blog.serve(FEED, two_posts())
+    assert (await import_feed(client, staff_headers)).status_code == 200
+    post = (await posts(client))[1]
+    edited = await client.patch(
+        f"/api/v1/festivals/{SLUG}/posts/{post['id']}",
+        json={"title": "Edited here"},
+        headers=staff_headers,
+    )
+    assert edited.json()["source"] == "feed"  # a hand edit does not make it hand-made
+    report = (await import_feed(client, staff_headers)).json()
+    assert (report["updated"], report["unchanged"]) == (1, 1)
+    assert (await posts(client))[1]["title"] == post["title"]
+
+
+async def test_a_feed_in_a_latin_1_encoding_is_read(
+    client: Client, staff_headers: Headers, festival: None, blog: FakeBlog
+) -> None:
+    rss = (
+        '<?xml version="1.0" encoding="iso-8859-1"?>\n'
+        '<rss version="2.0"><channel><title>Caf\xe9 news</title><link>https://x.test/</link>'
+        "<description>d</description><item><title>Le caf\xe9 des pairs</title>"
+        "<guid>cafe-1</guid><pubDate>Mon, 10 Jun 2019 12:00:00 GMT</pubDate></item>"
+        "</channel></rss>"
+    ).encode("latin-1")
+    blog.serve(RSS, rss, content_type="application/rss+xml")
+    report = (await import_feed(client, staff_headers, RSS)).json()
+    assert report["feed_title"] == "Café news"
+    assert (await posts(client))[0]["title"] == "Le café des pairs"
