@@ -201,8 +201,8 @@ def _not_embeddable(url: str) -> NotFound:
 def embed_html(player_url: str, title: str, width: int, height: int) -> str:
     return (
         f'<iframe src="{escape(player_url)}" width="{width}" height="{height}" '
-        f'title="{escape("Interview: " + title)}" allow="fullscreen" allowfullscreen '
-        'loading="lazy"></iframe>'
+        f'title="{escape("Interview: " + title)}" allow="fullscreen" loading="lazy">'
+        "</iframe>"
     )
 
 
