@@ -685,3 +685,34 @@ SEARCH_TABLE = "clip_search"
 def described(name: str | None, type_: str, parent_names: object) -> bool:
     """For Alembic: leave the search index out of schema comparisons."""
     return not (type_ == "table" and name is not None and name.startswith(SEARCH_TABLE))
+
+
+# One row, counting changes to anything the public can see. Database triggers (made by
+# migration 0008) bump it on every insert, update or delete in the tables below, whoever
+# writes (any app instance, the command line), so a cached public page can be checked
+# with one tiny read and is never served after a withdrawal.
+public_changes = sa.Table(
+    "public_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
+    sa.CheckConstraint("id = 1", name="one_row"),
+)
+PUBLIC_TABLES = (
+    "festivals",
+    "venues",
+    "rooms",
+    "sessions",
+    "people",
+    "session_co_producers",
+    "volunteers",
+    "slots",
+    "clips",
+    "consents",
+    "clip_consents",
+    "publication_rules",
+    "posts",
+    "clip_sessions",
+    "clip_posts",
+    "session_posts",
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -20,6 +21,7 @@ from festival.db.tables import (
     clip_sessions,
     clips,
     posts,
+    public_changes,
     rooms,
     session_posts,
     sessions,
@@ -357,3 +359,17 @@ async def unindexed_clip_exists(conn: AsyncConnection) -> bool:
         )
     )
     return found.first() is not None
+
+
+# --- the public change counter (see festival.db.tables.public_changes) -------------------
+
+
+async def public_version(conn: AsyncConnection) -> int:
+    found = await conn.execute(sa.select(public_changes.c.version).where(public_changes.c.id == 1))
+    return int(found.scalar() or 0)
+
+
+def public_version_now(conn: sqlite3.Connection) -> int:
+    """The same read on a plain SQLite connection, without leaving the event loop."""
+    row = conn.execute("SELECT version FROM public_changes WHERE id = 1").fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,86 @@
+"""count public changes
+
+A one-row counter that database triggers bump whenever anything the public can see
+changes (see ``festival.db.tables.public_changes``). Cached public pages compare it on
+every request, so they are never stale, across instances and processes.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-11-28 20:30:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+# As festival.db.tables.PUBLIC_TABLES when this revision was written: a later change to
+# that list comes with its own migration.
+TABLES = (
+    "festivals",
+    "venues",
+    "rooms",
+    "sessions",
+    "people",
+    "session_co_producers",
+    "volunteers",
+    "slots",
+    "clips",
+    "consents",
+    "clip_consents",
+    "publication_rules",
+    "posts",
+    "clip_sessions",
+    "clip_posts",
+    "session_posts",
+)
+EVENTS = ("insert", "update", "delete")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "public_changes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version", sa.BigInteger(), server_default="0", nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_public_changes_one_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_public_changes")),
+    )
+    op.execute("INSERT INTO public_changes (id, version) VALUES (1, 0)")
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute(
+            "CREATE FUNCTION bump_public_changes() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN UPDATE public_changes SET version = version + 1 WHERE id = 1; "
+            "RETURN NULL; END $$"
+        )
+    for table in TABLES:
+        for event in EVENTS:
+            name = f"bump_public_on_{event}_{table}"
+            if dialect == "postgresql":
+                op.execute(
+                    f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} "
+                    "FOR EACH STATEMENT EXECUTE FUNCTION bump_public_changes()"
+                )
+            else:
+                bump = "UPDATE public_changes SET version = version + 1 WHERE id = 1;"
+                op.execute(
+                    f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} BEGIN {bump} END"
+                )
+
+
+def downgrade() -> None:
+    dialect = op.get_bind().dialect.name
+    for table in TABLES:
+        for event in EVENTS:
+            op.execute(
+                f"DROP TRIGGER IF EXISTS bump_public_on_{event}_{table}"
+                + (f" ON {table}" if dialect == "postgresql" else "")
+            )
+    if dialect == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS bump_public_changes()")
+    op.drop_table("public_changes")

@@ -1,0 +1,75 @@
+"""Public pages kept ready to send, and never stale.
+
+A page is kept with the value of the public change counter (``public_changes``, bumped
+by database triggers on every change to anything public) and the date it was built on
+(a consent can reach its end date with no write at all). Each request reads the counter,
+one tiny query, and sends the kept bytes and ETag only if neither has moved. So a
+withdrawal made on any instance, or from the command line, reaches every cached page at
+the next request.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+
+import msgspec
+
+from festival.caching import etag_of
+from festival.db.engine import Database
+from festival.timeline import queries
+
+MAX_PAGES = 512
+
+
+class Kept(msgspec.Struct, frozen=True):
+    version: int
+    day: date
+    etag: str
+    body: bytes
+
+
+class PublicCache:
+    """Encoded public documents by key, checked against the change counter."""
+
+    def __init__(self, db: Database, database_url: str) -> None:
+        self._db = db
+        self._pages: OrderedDict[str, Kept] = OrderedDict()
+        self._sqlite: sqlite3.Connection | None = None
+        if database_url.startswith("sqlite") and ":memory:" not in database_url:
+            # A private connection for the counter: the read takes microseconds, less
+            # than handing it to a worker thread would.
+            path = database_url.split(":///", 1)[1]
+            self._sqlite = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._sqlite.execute("PRAGMA query_only = ON")
+
+    async def version(self) -> int:
+        if self._sqlite is not None:
+            return queries.public_version_now(self._sqlite)
+        async with self._db.read() as conn:
+            return await queries.public_version(conn)
+
+    async def get(self, key: str, build: Callable[[], Awaitable[bytes]]) -> tuple[str, bytes]:
+        """The ETag and bytes for ``key``, built again only when something changed."""
+        version = await self.version()
+        today = datetime.now(UTC).date()
+        kept = self._pages.get(key)
+        if kept is not None and kept.version == version and kept.day == today:
+            self._pages.move_to_end(key)
+            return kept.etag, kept.body
+        body = await build()
+        etag = etag_of(body)
+        # Keep it only if nothing changed while it was built; else the next request builds.
+        if await self.version() == version:
+            self._pages[key] = Kept(version, today, etag, body)
+            self._pages.move_to_end(key)
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+        return etag, body
+
+    def close(self) -> None:
+        if self._sqlite is not None:
+            self._sqlite.close()
+            self._sqlite = None
