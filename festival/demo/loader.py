@@ -225,6 +225,12 @@ async def _load_clips(
         )
         await consent_service.approve(clips.db, created.review_url.rsplit("/", 1)[1])
         await consent_service.publish(clips.db, team, slug, clip_id)
+        # Each interview shows the blog posts about the session it was filmed after.
+        session_id = sessions[entry["session"]]
+        for post in (await links.session_links(clips.db, slug, session_id)).posts:
+            await links.link(
+                clips.db, slug, End(kind="clip", id=clip_id), End(kind="post", id=post.id)
+            )
     return len(made)
 
 

@@ -207,30 +207,25 @@ async def sessions_of_clips(
 async def posts_of_clips(
     conn: AsyncConnection, clip_ids: Sequence[int]
 ) -> dict[int, list[PostRow]]:
-    """Posts linked to each clip directly or through one of its sessions, oldest first."""
+    """Posts linked to each clip, oldest first.
+
+    Only direct links: a session may have many posts about it, and each interview shows
+    the ones staff chose for it. The post filter also follows sessions.
+    """
     found: dict[int, list[PostRow]] = defaultdict(list)
     if not clip_ids:
         return found
-    direct = sa.select(clip_posts.c.clip_id, clip_posts.c.post_id).where(
-        clip_posts.c.clip_id.in_(clip_ids)
-    )
-    through = (
-        sa.select(clip_sessions.c.clip_id, session_posts.c.post_id)
-        .join(session_posts, session_posts.c.session_id == clip_sessions.c.session_id)
-        .join(sessions, sessions.c.id == clip_sessions.c.session_id)
-        .where(clip_sessions.c.clip_id.in_(clip_ids), sessions.c.status != "draft")
-    )
-    pairs = sa.union(direct, through).subquery()
     rows = await conn.execute(
         sa.select(
-            pairs.c.clip_id,
+            clip_posts.c.clip_id,
             posts.c.id,
             posts.c.title,
             posts.c.author,
             posts.c.url,
             posts.c.published_at,
         )
-        .join(posts, posts.c.id == pairs.c.post_id)
+        .join(posts, posts.c.id == clip_posts.c.post_id)
+        .where(clip_posts.c.clip_id.in_(clip_ids))
         .order_by(posts.c.published_at, posts.c.id)
     )
     for row in rows:

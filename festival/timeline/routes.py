@@ -16,10 +16,12 @@ from festival.db.engine import Database
 from festival.errors import BadRequest, Invalid
 from festival.settings import Settings
 from festival.timeline import service
+from festival.timeline.cache import PublicCache
 from festival.timeline.schemas import TimelinePage
 
 DB = NamedDependency[Database]
 SETTINGS = NamedDependency[Settings]
+CACHE = NamedDependency[PublicCache]
 AnyRequest = Request[Any, Any, Any]
 
 
@@ -79,6 +81,7 @@ class TimelineController(Controller):
         request: AnyRequest,
         db: DB,
         settings: SETTINGS,
+        public_cache: CACHE,
         slug: FromPath[str],
         day: FromQuery[str | None] = None,
         session: FromQuery[str | None] = None,
@@ -90,10 +93,14 @@ class TimelineController(Controller):
     ) -> Response[bytes]:
         # The named parameters document the API; the checks read every parameter given,
         # so an unknown or repeated one is refused by name.
-        page = await _page(
-            db, settings, slug, _params(request), f"/api/v1/festivals/{slug}/timeline"
-        )
-        return conditional(request, msgspec.json.encode(page), MediaType.JSON)
+        params = _params(request)
+        path = f"/api/v1/festivals/{slug}/timeline"
+
+        async def build() -> bytes:
+            return msgspec.json.encode(await _page(db, settings, slug, params, path))
+
+        etag, body = await public_cache.get(f"{path}?{request.url.query}", build)
+        return conditional(request, body, MediaType.JSON, etag=etag)
 
 
 class TimelinePages(Controller):

@@ -32,7 +32,7 @@ from festival.consent import queries as consent_queries
 from festival.consent import service as consent_service
 from festival.consent.schemas import Scope
 from festival.db.engine import Database
-from festival.errors import BadRequest, Invalid
+from festival.errors import BadRequest, Invalid, NotFound
 from festival.programme import service as programme
 from festival.programme.schemas import Festival
 from festival.timeline import queries, search
@@ -361,8 +361,9 @@ async def item(
     async with db.read() as conn:
         festival = await programme.festival_by_id(conn, clip.festival_id)
         items = await build_items(conn, festival, [clip], base_url, scope)
-    if not items:  # the gate changed between the two reads
+    if not items:  # the gate closed between the two reads: say so as the gate would
         await consent_service.public_clip(db, clip_id, scope)
+        raise NotFound(f"There is no published clip {clip_id}.")
     return festival, items[0]
 
 
