@@ -54,11 +54,14 @@ from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
 from festival.settings import Settings
+from festival.timeline import search
+from festival.timeline.cache import PublicCache
 from festival.timeline.output_routes import (
     InterviewFeeds,
     OEmbedController,
     PlayerPages,
 )
+from festival.timeline.routes import TimelineController, TimelinePages
 from media.storage import LocalStore
 from media.tus import TusEngine
 
@@ -119,6 +122,7 @@ def create_app(
         app.state.db = db
         app.state.jobs = jobs
         app.state.clips = clips
+        app.state.public_cache = PublicCache(db, settings.database_url)
         app.state.http = httpx.AsyncClient(
             transport=http_transport,
             timeout=10.0,
@@ -128,12 +132,16 @@ def create_app(
         if settings.run_jobs:
             await jobs.enqueue(clip_service.EXPIRE_UPLOADS, {})
             await jobs.enqueue(consent_service.SWEEP, {})
+            async with db.read() as conn:
+                if await search.needs_rebuild(conn):
+                    await jobs.enqueue(search.REINDEX, {})
             jobs.start()
         try:
             yield
         finally:
             await jobs.stop()
             await app.state.http.aclose()
+            app.state.public_cache.close()
             await db.close()
 
     def provide_db(state: State) -> Database:
@@ -144,6 +152,9 @@ def create_app(
 
     def provide_http(state: State) -> httpx.AsyncClient:
         return state.http  # type: ignore[no-any-return]
+
+    def provide_public_cache(state: State) -> PublicCache:
+        return state.public_cache  # type: ignore[no-any-return]
 
     def provide_settings() -> Settings:
         return settings
@@ -203,6 +214,8 @@ def create_app(
             StaffPostPages,
             LinksController,
             StaffLinkPages,
+            TimelineController,
+            TimelinePages,
             InterviewFeeds,
             OEmbedController,
             PlayerPages,
@@ -213,6 +226,7 @@ def create_app(
             "db": Provide(provide_db, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "clips": Provide(provide_clips, sync_to_thread=False),
+            "public_cache": Provide(provide_public_cache, sync_to_thread=False),
             "http": Provide(provide_http, sync_to_thread=False),
         },
         middleware=[
