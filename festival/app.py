@@ -55,7 +55,7 @@ from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
 from festival.settings import Settings
 from festival.timeline import search
-from festival.timeline.cache import PublicCache
+from festival.timeline.cache import Public, PublicCache
 from festival.timeline.output_routes import (
     InterviewFeeds,
     OEmbedController,
@@ -153,8 +153,8 @@ def create_app(
     def provide_http(state: State) -> httpx.AsyncClient:
         return state.http  # type: ignore[no-any-return]
 
-    def provide_public_cache(state: State) -> PublicCache:
-        return state.public_cache  # type: ignore[no-any-return]
+    def provide_public(state: State) -> Public:
+        return Public(db=state.db, settings=settings, cache=state.public_cache)
 
     def provide_settings() -> Settings:
         return settings
@@ -226,7 +226,7 @@ def create_app(
             "db": Provide(provide_db, sync_to_thread=False),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "clips": Provide(provide_clips, sync_to_thread=False),
-            "public_cache": Provide(provide_public_cache, sync_to_thread=False),
+            "public": Provide(provide_public, sync_to_thread=False),
             "http": Provide(provide_http, sync_to_thread=False),
         },
         middleware=[

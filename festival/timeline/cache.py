@@ -19,6 +19,7 @@ import msgspec
 
 from festival.caching import etag_of
 from festival.db.engine import Database
+from festival.settings import Settings
 from festival.timeline import queries
 
 MAX_PAGES = 512
@@ -73,3 +74,12 @@ class PublicCache:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
+
+
+class Public(msgspec.Struct, frozen=True):
+    """What a cached public route needs, as one dependency: resolving several costs each
+    request a task group, which is most of the time a cached answer takes."""
+
+    db: Database
+    settings: Settings
+    cache: PublicCache

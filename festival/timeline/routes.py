@@ -16,12 +16,12 @@ from festival.db.engine import Database
 from festival.errors import BadRequest, Invalid
 from festival.settings import Settings
 from festival.timeline import service
-from festival.timeline.cache import PublicCache
+from festival.timeline.cache import Public
 from festival.timeline.schemas import TimelinePage
 
 DB = NamedDependency[Database]
 SETTINGS = NamedDependency[Settings]
-CACHE = NamedDependency[PublicCache]
+PUBLIC = NamedDependency[Public]
 AnyRequest = Request[Any, Any, Any]
 
 
@@ -79,9 +79,7 @@ class TimelineController(Controller):
     async def timeline(
         self,
         request: AnyRequest,
-        db: DB,
-        settings: SETTINGS,
-        public_cache: CACHE,
+        public: PUBLIC,
         slug: FromPath[str],
         day: FromQuery[str | None] = None,
         session: FromQuery[str | None] = None,
@@ -97,9 +95,9 @@ class TimelineController(Controller):
         path = f"/api/v1/festivals/{slug}/timeline"
 
         async def build() -> bytes:
-            return msgspec.json.encode(await _page(db, settings, slug, params, path))
+            return msgspec.json.encode(await _page(public.db, public.settings, slug, params, path))
 
-        etag, body = await public_cache.get(f"{path}?{request.url.query}", build)
+        etag, body = await public.cache.get(f"{path}?{request.url.query}", build)
         return conditional(request, body, MediaType.JSON, etag=etag)
 
 
