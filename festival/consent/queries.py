@@ -240,9 +240,11 @@ def publicly_visible(scope: Scope, today: date) -> sa.ColumnElement[bool]:
     the festival requires it, at least one consent, and every consent live, covering
     ``scope`` and approved when the festival requires review.
     """
+    # Written against the consent's own festival (always the clip's): this sits two
+    # queries deep, where a reference to the outer clips row would not be correlated.
     require_review = sa.func.coalesce(
         sa.select(publication_rules.c.require_review)
-        .where(publication_rules.c.festival_id == clips.c.festival_id)
+        .where(publication_rules.c.festival_id == consents.c.festival_id)
         .scalar_subquery(),
         sa.true(),
     )

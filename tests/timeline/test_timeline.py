@@ -229,3 +229,59 @@ async def test_page_groups_by_day_and_offers_later_interviews(
     assert following.text.count('class="interview"') == 5
     now = datetime.now(UTC)
     assert now - timedelta(days=2) < now  # the festival runs around today
+
+
+async def test_each_festival_is_judged_by_its_own_publication_rules(
+    client: Client, app: Litestar, staff_headers: dict[str, str], tmp_path: Path
+) -> None:
+    # Another festival, whose interviews come first, keeps the default: review required.
+    today = datetime.now(UTC).date()
+    other = {
+        "slug": "other-fest",
+        "name": "Other Festival",
+        "starts_on": today.isoformat(),
+        "ends_on": today.isoformat(),
+        "timezone": "UTC",
+    }
+    assert (
+        await client.post("/api/v1/festivals", json=other, headers=staff_headers)
+    ).status_code == 201
+    from festival.demo.synthetic import add_synthetic_clips
+
+    await add_synthetic_clips(app.state.clips, "other-fest", 2)
+    kept = await client.patch(
+        "/api/v1/festivals/other-fest/publication-rules",
+        json={"require_review": True},
+        headers=staff_headers,
+    )
+    assert kept.status_code == 200, kept.text
+    # This festival publishes without waiting for people to watch their clip first.
+    crew = await Crew(client, staff_headers).setup()
+    rules = await client.patch(
+        f"/api/v1/festivals/{SLUG}/publication-rules",
+        json={"require_review": False},
+        headers=staff_headers,
+    )
+    assert rules.status_code == 200, rules.text
+    ada = await crew.volunteer("ada@crew.test")
+    from tests.consent.helpers import SRT, ready_clip
+
+    clip = await ready_clip(client, app, ada["headers"], tmp_path)
+    await consent(crew, ada["headers"], clip["id"])
+    assert (
+        await client.put(
+            f"/api/v1/clips/{clip['id']}/captions", content=SRT, headers=ada["headers"]
+        )
+    ).status_code == 200
+    published = await client.post(
+        f"/api/v1/festivals/{SLUG}/clips/{clip['id']}/publish", headers=staff_headers
+    )
+    assert published.status_code == 200, published.text
+    assert await timeline_ids(client) == [clip["id"]]
+    assert len(await timeline_ids_of(client, "other-fest")) == 2
+
+
+async def timeline_ids_of(client: Client, slug: str) -> list[int]:
+    response = await client.get(f"/api/v1/festivals/{slug}/timeline")
+    assert response.status_code == 200, response.text
+    return [item["id"] for day in response.json()["days"] for item in day["items"]]
