@@ -326,13 +326,13 @@ class ConsentMachine(RuleBasedStateMachine):
             consent.expires_on is None or consent.expires_on >= today()
         )
 
-    def publishable(self, clip: ClipModel) -> bool:
+    def publishable(self, clip: ClipModel, scope: str = "timeline") -> bool:
         """Nothing stands between the clip and the public but staff publishing it."""
         if clip.withdrawn or not clip.ready or not clip.consents:
             return False
         for consent_id in clip.consents:
             consent = self.consents[consent_id]
-            if not self.live(consent) or "timeline" not in consent.scopes:
+            if not self.live(consent) or scope not in consent.scopes:
                 return False
             if self.require_review and not consent.approved:
                 return False
@@ -935,6 +935,37 @@ class ConsentMachine(RuleBasedStateMachine):
             assert ranged.status_code == 206, ranged.status_code
             if page is not None:
                 assert page.status_code == 200, page.text[:300]
+
+    @invariant()
+    def public_lists_follow_consent(self) -> None:
+        """The timeline (and its search), both feeds and TimelineJS list exactly the clips
+        the model says are public; oEmbed answers exactly for those public for the blog."""
+        self.client.cookies.clear()
+        want = sorted(c.id for c in self.clips.values() if self.public(c))
+
+        def clip_id(url: str) -> int:
+            return int(url.rsplit("/", 1)[1])
+
+        timeline = self.client.get(f"{API}/timeline?limit=100").json()
+        assert sorted(i["id"] for d in timeline["days"] for i in d["items"]) == want, timeline
+        searched = self.client.get(f"{API}/timeline", params={"q": "hello", "limit": 100}).json()
+        found = sorted(i["id"] for d in searched["days"] for i in d["items"])
+        assert set(found) <= set(want), "search shows only public clips"
+        feed = self.client.get(f"/festivals/{SLUG}/interviews.json").json()
+        assert sorted(clip_id(i["id"]) for i in feed["items"]) == want, feed
+        atom = self.client.get(f"/festivals/{SLUG}/interviews.atom").text
+        assert sorted(int(n) for n in re.findall(r"<id>[^<]*/clips/(\d+)</id>", atom)) == want
+        story = self.client.get(f"/festivals/{SLUG}/timeline.timelinejs.json").json()
+        events = story.get("events", [])
+        assert sorted(int(e["unique_id"].removeprefix("clip-")) for e in events) == want
+        for clip in [*self.clips.values(), *self.deleted.values()]:
+            blog = clip in self.clips.values() and clip.published and self.publishable(clip, "blog")
+            answer = self.client.get(
+                "/oembed", params={"url": f"{BASE}/clips/{clip.id}", "format": "json"}
+            )
+            assert answer.status_code == (200 if blog else 404), (clip, answer.text[:200])
+            if blog:
+                self.run_stats.add("a clip was embeddable")
 
     @invariant()
     def review_queue_agrees(self) -> None:
