@@ -65,7 +65,7 @@ def test_staff_clip_list_is_accessible(live_server: LiveServer, page: Page, tmp_
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     assert page.url.endswith("/staff/festivals/clip-fest/clips")
-    assert page.get_by_text("Sam on <b>peer</b> support").is_visible()
+    assert page.get_by_role("heading", name="Sam on <b>peer</b> support").is_visible()
     assert page.get_by_text("Could not be used").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert_accessible(page)
