@@ -26,6 +26,8 @@ from festival.db.engine import Database
 log = logging.getLogger("festival.jobs")
 Handler = Callable[[dict[str, Any]], Awaitable[None]]
 LEASE = timedelta(seconds=60)  # kept alive by a heartbeat while the handler runs
+# A job whose worker died (kill -9, a lost machine) waits this long before another worker
+# takes it, so the default is generous; FESTIVAL_JOB_LEASE_SECONDS shortens it (tests).
 BACKOFF_BASE = 2.0  # seconds; doubles with each attempt
 BACKOFF_MAX = 15 * 60.0
 
@@ -37,8 +39,11 @@ class Permanent(Exception):
 class Jobs:
     """The queue and its worker loop for one process."""
 
-    def __init__(self, db: Database, *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self, db: Database, *, poll_interval: float = 1.0, lease: timedelta = LEASE
+    ) -> None:
         self.db = db
+        self.lease = lease
         self.handlers: dict[str, Handler] = {}
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.poll_interval = poll_interval
@@ -74,7 +79,7 @@ class Jobs:
         now = datetime.now(UTC)
         async with self.db.write() as conn:
             job = await job_queries.claim(
-                conn, self.worker, now, now + LEASE, sorted(self.handlers)
+                conn, self.worker, now, now + self.lease, sorted(self.handlers)
             )
         if job is None:
             return False
@@ -109,9 +114,11 @@ class Jobs:
     async def _heartbeat(self, job_id: int) -> None:
         """Extend the lease while a long job (a rendition, say) is still working."""
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 3)
+            await asyncio.sleep(self.lease.total_seconds() / 3)
             async with self.db.write() as conn:
-                await job_queries.extend_lease(conn, job_id, self.worker, datetime.now(UTC) + LEASE)
+                await job_queries.extend_lease(
+                    conn, job_id, self.worker, datetime.now(UTC) + self.lease
+                )
 
     async def run_until_idle(self) -> None:
         """Run every ready job, then return: for tests and one-shot commands."""

@@ -38,6 +38,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_size: int = 1024 * 1024
     tus_max_size: int = 4 * 1024**3
     upload_ttl_hours: int = 48
+    # How long a job stays claimed by a worker that stopped sending heartbeats (it died)
+    # before another worker takes it again.
+    job_lease_seconds: int = 60
     run_jobs: bool = True
     debug: bool = False
     smtp_url: str = ""
@@ -63,6 +66,7 @@ _INT_FIELDS = {
     "max_body_size": (1024, 1024 * 1024 * 1024),
     "tus_max_size": (1024, 1024**4),
     "upload_ttl_hours": (1, 24 * 30),
+    "job_lease_seconds": (1, 60 * 60),
 }
 _BOOL_FIELDS = ("debug", "run_jobs")
 _KNOWN = {

@@ -131,3 +131,37 @@ async def test_the_worker_loop_picks_up_new_work(db: Database) -> None:
         await asyncio.wait_for(finished.wait(), timeout=5)
     finally:
         await queue.stop()
+
+
+async def test_a_lease_is_kept_alive_while_working_and_retaken_once_the_worker_dies(
+    db: Database,
+) -> None:
+    lease = timedelta(seconds=0.6)
+    runs: list[str] = []
+
+    async def long(payload: dict[str, Any]) -> None:
+        runs.append(payload["by"])
+        await asyncio.sleep(1.5)  # longer than the lease: only the heartbeat keeps it
+
+    busy, other = Jobs(db, lease=lease), Jobs(db, lease=lease)
+    for worker in (busy, other):
+        worker.register("long", long)
+    job_id = await busy.enqueue("long", {"by": "anyone"})
+    working = asyncio.create_task(busy.run_one())
+    await asyncio.sleep(1.0)  # past the first lease
+    assert await other.run_one() is False, "a live worker's job is not taken from it"
+    assert await working is True
+    assert runs == ["anyone"]
+    assert (await _state(db, job_id)).state == "done"
+
+    # A worker that dies (kill -9) sends no more heartbeats: once its short lease runs
+    # out, the next worker takes the job.
+    dead_id = await busy.enqueue("long", {"by": "the dead"})
+    async with db.write() as conn:
+        now = datetime.now(UTC)
+        await job_queries.claim(conn, "dead-worker", now, now + lease, ["long"])
+    assert await other.run_one() is False, "not while the lease lasts"
+    await asyncio.sleep(lease.total_seconds() + 0.1)
+    assert await other.run_one() is True
+    row = await _state(db, dead_id)
+    assert (row.state, row.attempts) == ("done", 2)
