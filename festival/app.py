@@ -117,7 +117,7 @@ def create_app(
         if settings.media_url.startswith("file://"):
             settings.media_root.mkdir(parents=True, exist_ok=True)
         db = Database.open(settings.database_url)
-        jobs = Jobs(db)
+        jobs = Jobs(db, lease=timedelta(seconds=settings.job_lease_seconds))
         clips = build_clip_services(settings, db, jobs)
         app.state.db = db
         app.state.jobs = jobs
