@@ -460,6 +460,12 @@ class LocalStore:
         check_key(key)
         return None
 
+    async def sweep_temporaries(self, *, remove: bool = True) -> builtins.list[str]:
+        """Find (and by default remove) temporary files whose writer died part-way, such
+        as a process killed while writing; return their paths relative to the root.
+        A temporary still being written is held by its writer's lock and is left alone."""
+        return await anyio.to_thread.run_sync(_sweep_temporaries, self.root, remove)
+
 
 # -- helpers, all blocking: called in worker threads unless noted ---------------------
 
@@ -481,6 +487,9 @@ class _TempFile:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, _FILE_MODE)
             except FileExistsError:
                 continue
+            # Held until the file is renamed or removed: a temporary nobody holds was
+            # left by a writer that died, and sweep_temporaries may remove it.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return cls(fd, path)
         raise FileExistsError(errno.EEXIST, "could not find a free temporary name", str(target))
 
@@ -491,9 +500,10 @@ class _TempFile:
     def commit(self, target: Path) -> None:
         assert self.fd is not None
         os.fsync(self.fd)
+        # Renamed while still held, so a sweep never mistakes it for a dead writer's.
+        os.replace(self.path, target)
         os.close(self.fd)
         self.fd = None
-        os.replace(self.path, target)
         _fsync_dir(target.parent)
 
     def discard(self) -> None:
@@ -638,6 +648,42 @@ def _unlink(path: Path) -> None:
     except FileNotFoundError:
         return
     _fsync_dir(path.parent)
+
+
+def _sweep_temporaries(root: Path, remove: bool) -> builtins.list[str]:
+    found: builtins.list[str] = []
+    for directory, _, files in os.walk(root):
+        for name in files:
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            path = Path(directory, name)
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:  # committed or discarded meanwhile
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # a live writer holds it
+            else:
+                # Renamed into place between our open and our lock: not a leftover.
+                if not _same_file(fd, path):
+                    continue
+                found.append(path.relative_to(root).as_posix())
+                if remove:
+                    _unlink(path)
+            finally:
+                os.close(fd)
+    return sorted(found)
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    held = os.fstat(fd)
+    try:
+        current = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
 
 
 def _remove_tree(path: Path) -> None:

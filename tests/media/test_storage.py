@@ -358,3 +358,22 @@ async def test_memory_stays_flat_while_streaming_50_mb(store: LocalStore) -> Non
     # append writes one 1 MiB batch while the next fills, plus worker-thread start-up:
     # a few MiB whatever the size streamed (50 MiB here).
     assert peak < 8 * MiB, f"peak {peak / MiB:.1f} MiB"
+
+
+async def test_a_sweep_removes_a_dead_writers_temporary_and_keeps_a_live_one(
+    store: LocalStore,
+) -> None:
+    # A writer killed part-way (kill -9) leaves its temporary behind, held by nobody.
+    dead = store.root / "clips" / "7" / ".web.mp4.0123456789abcdef.tmp"
+    dead.parent.mkdir(parents=True)
+    dead.write_bytes(b"half a rendition")
+    async with store.open_write("clips/7/captions.vtt") as writer:
+        await writer.write(b"WEBVTT\n")
+        [live] = [p for p in dead.parent.iterdir() if p.name.startswith(".captions.vtt.")]
+        assert await store.sweep_temporaries(remove=False) == ["clips/7/" + dead.name]
+        assert await store.sweep_temporaries() == ["clips/7/" + dead.name]
+        assert live.exists(), "the temporary being written is left alone"
+    assert not dead.exists()
+    assert sorted(p.name for p in dead.parent.iterdir()) == ["captions.vtt"]
+    assert await collect(store, "clips/7/captions.vtt") == b"WEBVTT\n"
+    assert await store.sweep_temporaries() == []
