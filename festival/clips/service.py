@@ -10,7 +10,9 @@ and nothing of it is kept.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
@@ -56,7 +58,7 @@ from media.errors import MediaError
 from media.posters import make_poster
 from media.probe import probe
 from media.renditions import make_web_rendition
-from media.storage import Store
+from media.storage import LocalStore, Store
 from media.tus import REQUIRED_METADATA, TusEngine, UploadState, check_creation, safe_filename
 
 log = logging.getLogger("festival.clips")
@@ -195,7 +197,12 @@ async def continue_upload(
 
 
 async def upload_status(services: ClipServices, identity: Identity, upload_id: str) -> UploadState:
-    return await services.engine.head(upload_id, _visible_owner(identity))
+    state = await services.engine.head(upload_id, _visible_owner(identity))
+    if state.completed:
+        # A crash after the last byte was recorded but before the clip was: the phone
+        # sees a finished upload on HEAD and never sends again, so the clip is made here.
+        await _become_clip(services, state)
+    return state
 
 
 async def cancel_upload(services: ClipServices, identity: Identity, upload_id: str) -> None:
@@ -220,6 +227,7 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
     identity = _identity_from_owner(state.owner)
     async with services.db.write() as conn:
         existing = await queries.clip_by_upload(conn, state.id)
+        processing = existing is None or existing.state == "processing"
         if existing is not None:
             clip_id = existing.id
         else:
@@ -252,7 +260,10 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
                 await consent_service.link_on_upload(
                     conn, identity, clip_id, state.metadata["consent"]
                 )
-    await services.jobs.enqueue(PROCESS_CLIP, {"clip_id": clip_id})
+    if processing:
+        # Queued again for a clip still processing: a crash may have come between the
+        # clip's row and its job (the queue keeps one pending job per clip).
+        await services.jobs.enqueue(PROCESS_CLIP, {"clip_id": clip_id})
     return clip_id
 
 
@@ -315,14 +326,63 @@ def _keys(clip_id: int) -> dict[str, str]:
     }
 
 
+SCRATCH_PREFIX = "clip-"
+
+
+def _new_scratch(work_dir: Path) -> tuple[Path, int]:
+    """A fresh scratch folder and the descriptor holding its lock. The lock tells a sweep
+    that the folder is in use; a folder nobody holds was left by a killed worker."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX, dir=work_dir))
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:  # swept between making and locking it: make another
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a sweep holds it only while it removes the folder
+        try:
+            if os.path.samestat(os.fstat(fd), os.stat(folder)):
+                return folder, fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
+def sweep_scratch(work_dir: Path, *, remove: bool = True) -> list[Path]:
+    """Scratch folders whose worker died mid-way (kill -9 during a rendition): found and,
+    by default, removed. Folders in use are locked by their worker and left alone."""
+    if not work_dir.is_dir():
+        return []
+    found = []
+    for folder in sorted(work_dir.iterdir()):
+        if not folder.name.startswith(SCRATCH_PREFIX) or not folder.is_dir():
+            continue
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        try:
+            found.append(folder)
+            if remove:
+                shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
+    return found
+
+
 @asynccontextmanager
 async def _scratch(services: ClipServices) -> AsyncIterator[Path]:
-    services.work_dir.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix="clip-", dir=services.work_dir))
+    folder, fd = await asyncio.to_thread(_new_scratch, services.work_dir)
     try:
         yield folder
     finally:
         await asyncio.to_thread(shutil.rmtree, folder, True)
+        os.close(fd)
 
 
 async def process_clip(services: ClipServices, clip_id: int) -> None:
@@ -386,6 +446,12 @@ async def expire_uploads(services: ClipServices) -> list[str]:
     removed = await services.engine.expire(datetime.now(UTC))
     if removed:
         log.info("removed %d abandoned uploads", len(removed))
+    # The same sweep clears what a killed process left half-made (this job runs at start).
+    swept = len(await asyncio.to_thread(sweep_scratch, services.work_dir))
+    if isinstance(services.store, LocalStore):
+        swept += len(await services.store.sweep_temporaries())
+    if swept:
+        log.info("removed %d things a stopped process left part-made", swept)
     return removed
 
 
