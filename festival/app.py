@@ -16,7 +16,6 @@ from litestar.di import Provide
 from litestar.logging import LoggingConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -47,12 +46,14 @@ from festival.health import HealthController
 from festival.jobs import Jobs
 from festival.links.routes import LinksController
 from festival.links.staff_pages import StaffLinkPages
+from festival.openapi import CompleteJsonRenderPlugin
 from festival.posts.routes import PostsController
 from festival.posts.staff_pages import StaffPostPages
 from festival.problems import handle_error
 from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
+from festival.security import add_security_headers
 from festival.settings import Settings
 from festival.timeline import search
 from festival.timeline.cache import Public, PublicCache
@@ -171,7 +172,9 @@ def create_app(
         version=VERSION,
         description="The interviewing side of a co-production festival.",
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin()],
+        # Only the JSON: Swagger UI runs inline script and code from a CDN, which the
+        # Content-Security-Policy (festival/security.py) keeps out of this origin.
+        render_plugins=[CompleteJsonRenderPlugin()],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(
@@ -234,6 +237,7 @@ def create_app(
             IdentityMiddleware(),
         ],
         exception_handlers={Exception: handle_error},
+        before_send=[add_security_headers],
         template_config=_templates(settings),
         openapi_config=openapi,
         request_max_body_size=settings.max_body_size,
