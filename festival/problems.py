@@ -44,11 +44,15 @@ _MACHINE_SUFFIXES = (".json", ".xml", ".ics", ".atom")
 _encoder = msgspec.json.Encoder()
 
 
-def wants_problem_json(request: Request[Any, Any, Any]) -> bool:
-    path = request.url.path
-    if path.startswith(("/api/", "/schema", "/oembed", "/health")) or path.endswith(
+def always_problem_json(path: str) -> bool:
+    """Paths whose errors are problem details whatever the client accepts."""
+    return path.startswith(("/api/", "/schema", "/oembed", "/health")) or path.endswith(
         _MACHINE_SUFFIXES
-    ):
+    )
+
+
+def wants_problem_json(request: Request[Any, Any, Any]) -> bool:
+    if always_problem_json(request.url.path):
         return True
     accept = request.headers.get("accept", "")
     return "text/html" not in accept and "json" in accept
