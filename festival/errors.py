@@ -174,6 +174,14 @@ class TooManyRequests(FestivalError):
     title = "Too many attempts"
 
 
+class NotImplementedFormat(FestivalError):
+    """A format we do not offer where a protocol says so with 501 (oEmbed 1.0, 2.3.4.3)."""
+
+    status = 501
+    slug = "format-not-implemented"
+    title = "Format not available"
+
+
 class ServerError(FestivalError):
     """Our fault, never the client's: logged, and reported without internals."""
 

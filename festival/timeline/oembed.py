@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from festival.db.engine import Database
-from festival.errors import BadRequest, FestivalError, Gone, NotFound
+from festival.errors import BadRequest, Gone, NotFound, NotImplementedFormat
 from festival.programme.schemas import Festival
 from festival.timeline import service
 from festival.timeline.schemas import TimelineItem
@@ -36,14 +36,6 @@ LARGEST_SIDE = 4096
 CACHE_AGE = 3600
 _CLIP_PATH = re.compile(r"/clips/([1-9][0-9]{0,17})/?")
 _LIMIT = 1_000_000
-
-
-class FormatNotImplemented(FestivalError):
-    """oEmbed 1.0, section 2.3.4.3: a format the provider cannot give is 501."""
-
-    status = 501
-    slug = "format-not-implemented"
-    title = "Format not available"
 
 
 class OEmbedQuery(msgspec.Struct, frozen=True):
@@ -104,7 +96,7 @@ def parse_query(
             "this.site/clips/12&format=json.",
         )
     if format and format != "json":
-        raise FormatNotImplemented(
+        raise NotImplementedFormat(
             f"This site gives oEmbed only as JSON, not as {format[:40]!r}.",
             fix="Send format=json, or leave format out.",
         )
