@@ -110,7 +110,7 @@ def _create_staff(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _api_token(settings: Settings, args: argparse.Namespace) -> int:
-    from festival.accounts.service import new_api_token
+    from festival.accounts.service import new_api_token, revoke_api_tokens
 
     async def run() -> str:
         from festival.db.engine import Database
@@ -119,6 +119,9 @@ def _api_token(settings: Settings, args: argparse.Namespace) -> int:
         await migrate(settings.database_url)
         db = Database.open(settings.database_url)
         try:
+            if args.revoke:
+                stopped = await revoke_api_tokens(db, args.email)
+                return f"Stopped {stopped} API token(s) of {args.email}."
             return await new_api_token(db, args.email)
         finally:
             await db.close()
@@ -192,6 +195,11 @@ def parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("api-token", help="print a new API token for a staff account")
     token.add_argument("email")
+    token.add_argument(
+        "--revoke",
+        action="store_true",
+        help="instead, stop every API token of that account working (a lost or leaked token)",
+    )
     token.set_defaults(run=_api_token)
 
     volunteer = commands.add_parser(

@@ -147,3 +147,35 @@ def test_backup_copies_the_database_and_lists_the_media(tmp_path: Path) -> None:
     keys = {o["key"] for o in manifest["objects"]}
     assert "clips/1/web.mp4" in keys
     assert all(len(o["sha256"]) == 64 for o in manifest["objects"])
+
+
+async def test_api_token_revoke_stops_every_token_of_that_account(tmp_path: Path) -> None:
+    """A lost or leaked staff token can be stopped; a new one works again."""
+    from litestar.testing import AsyncTestClient
+
+    from festival.app import create_app
+    from tests.conftest import make_settings
+
+    made = festival(
+        tmp_path,
+        "create-staff",
+        "lead@festival.test",
+        "--password-stdin",
+        stdin="a long password\n",
+    )
+    assert made.returncode == 0, made.stderr
+    old = [festival(tmp_path, "api-token", "lead@festival.test").stdout.strip() for _ in range(2)]
+    revoked = festival(tmp_path, "api-token", "lead@festival.test", "--revoke")
+    assert revoked.returncode == 0, revoked.stderr
+    assert revoked.stdout.strip() == "Stopped 2 API token(s) of lead@festival.test."
+    fresh = festival(tmp_path, "api-token", "lead@festival.test").stdout.strip()
+    async with AsyncTestClient(
+        create_app(make_settings(tmp_path)), base_url="http://festival.test"
+    ) as client:
+        for token in old:
+            response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, response.text
+            assert "revoked" in response.json()["detail"]
+        response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {fresh}"})
+        assert response.status_code == 200, response.text
+        assert response.json()["email"] == "lead@festival.test"

@@ -40,6 +40,15 @@ async def insert_api_token(conn: AsyncConnection, staff_id: int, token_hash: str
     await conn.execute(sa.insert(api_tokens).values(staff_id=staff_id, token_hash=token_hash))
 
 
+async def revoke_api_tokens(conn: AsyncConnection, staff_id: int, now: datetime) -> int:
+    result = await conn.execute(
+        sa.update(api_tokens)
+        .where(api_tokens.c.staff_id == staff_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
+
+
 async def staff_by_token(conn: AsyncConnection, token_hash: str) -> StaffRow | None:
     row = (
         await conn.execute(

@@ -68,6 +68,18 @@ async def new_api_token(db: Database, email: str) -> str:
     return token
 
 
+async def revoke_api_tokens(db: Database, email: str) -> int:
+    """Stop every API token of a staff account working (a leaked or lost token); the
+    account and its browser sessions stay. Returns how many tokens were stopped."""
+    async with db.write() as conn:
+        account = await queries.staff_by_email(conn, email)
+        if account is None:
+            raise Invalid.field(
+                "email", f"no staff account for {email}", fix="Check the address with a colleague."
+            )
+        return await queries.revoke_api_tokens(conn, account.id, datetime.now(UTC))
+
+
 async def sign_in(
     db: Database, form: SignIn, client: str, *, attempts: int, window: int, max_age: int
 ) -> tuple[Identity, NewSession]:
