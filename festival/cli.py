@@ -1,5 +1,5 @@
 """The ``festival`` command: serve, migrate, demo, create-staff, api-token, invite-volunteer,
-backup."""
+backup, restore, fsck."""
 
 from __future__ import annotations
 
@@ -157,10 +157,68 @@ def _backup(settings: Settings, args: argparse.Namespace) -> int:
 
     from festival.backup import backup
 
-    manifest = backup(settings, Path(args.path))
+    manifest = backup(settings, Path(args.path), media=args.media)
     count = len(manifest.objects)
-    print(f"Backed up the database and a manifest of {count} media objects to {args.path}.")
+    what = "copies of" if args.media else "a manifest of"
+    print(f"Backed up the database and {what} {count} media objects to {args.path}.")
     return 0
+
+
+def _restore(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from festival.backup import restore
+
+    done = restore(settings, Path(args.path))
+    for key in done.missing:
+        print(f"missing from the media store: {key}")
+    for key in done.different:
+        print(f"different from the backup (size or SHA-256): {key}")
+    print(
+        f"Restored the database into {settings.data_dir}; copied {done.copied} media objects "
+        f"and checked {done.objects}."
+    )
+    if done.missing or done.different:
+        print(
+            f"{len(done.missing)} media objects are missing and {len(done.different)} differ. "
+            "Restore them from the media store's own backup, then run festival fsck.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _fsck(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from festival.fsck import fsck
+
+    async def run() -> int:
+        from festival.app import build_clip_services
+        from festival.db.engine import Database
+        from festival.db.migrate import migrate
+        from festival.jobs import Jobs
+
+        await migrate(settings.database_url)
+        db = Database.open(settings.database_url)
+        try:
+            jobs = Jobs(db, lease=timedelta(seconds=settings.job_lease_seconds))
+            clips = build_clip_services(settings, db, jobs)
+            report = await fsck(clips, repair=args.repair, grace=timedelta(seconds=args.grace))
+        finally:
+            await db.close()
+        for finding in report.findings:
+            print(finding.line())
+        if not report.findings:
+            print("The database and the media store agree.")
+        elif report.clean:
+            print(f"Repaired {len(report.findings)} differences; ran {report.jobs_run} jobs.")
+        else:
+            left = sum(not f.repaired for f in report.findings)
+            print(f"Found {left} differences. Run festival fsck --repair to mend them.")
+        return 0 if report.clean else 1
+
+    return asyncio.run(run())
 
 
 def parser() -> argparse.ArgumentParser:
@@ -214,7 +272,29 @@ def parser() -> argparse.ArgumentParser:
         "backup", help="copy the database online and write a manifest of the media store"
     )
     saved.add_argument("path")
+    saved.add_argument(
+        "--media", action="store_true", help="copy the media objects too, not only their manifest"
+    )
     saved.set_defaults(run=_backup)
+
+    restored = commands.add_parser(
+        "restore", help="restore a backup into a fresh data directory and check its media"
+    )
+    restored.add_argument("path")
+    restored.set_defaults(run=_restore)
+
+    check = commands.add_parser(
+        "fsck", help="report differences between the database and the media store"
+    )
+    check.add_argument("--repair", action="store_true", help="mend what can be mended safely")
+    check.add_argument(
+        "--grace",
+        type=_count,
+        default=600,
+        metavar="SECONDS",
+        help="leave files younger than this alone: a running server may be recording them",
+    )
+    check.set_defaults(run=_fsck)
     return root
 
 

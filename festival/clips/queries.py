@@ -64,6 +64,11 @@ async def expired_uploads(conn: AsyncConnection, now: datetime) -> list[UploadSt
     return [_state(r) for r in rows]
 
 
+async def all_uploads(conn: AsyncConnection) -> list[UploadState]:
+    """Every upload state, finished or not (for festival fsck)."""
+    return [_state(r) for r in await conn.execute(sa.select(uploads).order_by(uploads.c.id))]
+
+
 async def open_uploads(conn: AsyncConnection, owner: str, now: datetime) -> list[UploadState]:
     rows = await conn.execute(
         sa.select(uploads)

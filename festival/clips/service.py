@@ -267,6 +267,11 @@ async def _become_clip(services: ClipServices, state: UploadState) -> int:
     return clip_id
 
 
+async def ensure_clip(services: ClipServices, state: UploadState) -> int:
+    """The clip of a finished upload, made now if a crash came before it was (fsck)."""
+    return await _become_clip(services, state)
+
+
 async def import_file(
     services: ClipServices,
     source: Path,

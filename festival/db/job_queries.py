@@ -150,6 +150,16 @@ async def job_by_id(conn: AsyncConnection, job_id: int) -> JobRow | None:
     return msgspec.convert(row, JobRow, from_attributes=True) if row else None
 
 
+async def pending_payloads(conn: AsyncConnection, kind: str) -> list[str]:
+    """Payloads of this kind's jobs not yet finished (queued, or running under a lease)."""
+    rows = await conn.execute(
+        sa.select(jobs.c.payload).where(
+            jobs.c.kind == kind, jobs.c.state.in_(("queued", "running"))
+        )
+    )
+    return [r.payload for r in rows]
+
+
 async def counts(conn: AsyncConnection) -> dict[str, int]:
     rows = await conn.execute(sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state))
     return {r[0]: int(r[1]) for r in rows}

@@ -337,6 +337,12 @@ async def search_clear(conn: AsyncConnection) -> None:
     await conn.execute(sa.text("DELETE FROM clip_search"))
 
 
+async def search_ids(conn: AsyncConnection) -> list[int]:
+    """The clip ids the index has entries for (for festival fsck)."""
+    rows = await conn.execute(sa.text("SELECT rowid FROM clip_search ORDER BY rowid"))
+    return [int(r[0]) for r in rows]
+
+
 async def clip_ids_to_index(conn: AsyncConnection) -> list[int]:
     rows = await conn.execute(
         sa.select(clips.c.id).where(clips.c.withdrawn_at.is_(None)).order_by(clips.c.id)
