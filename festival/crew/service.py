@@ -24,6 +24,7 @@ import msgspec
 from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from festival.accounts import service as accounts
 from festival.accounts.schemas import Identity, NewSession
 from festival.accounts.service import hash_token
 from festival.crew import queries
@@ -266,6 +267,12 @@ def _identity(row: VolunteerRow, via: str) -> Identity:
     )
 
 
+#: Invite links that do not work, per client address, before 429.
+INVITE_THROTTLE = "invite-link"
+INVITE_ATTEMPTS = 20
+INVITE_WINDOW = 15 * 60
+
+
 async def _row_for_token(conn: AsyncConnection, token: str) -> VolunteerRow:
     found = await queries.token_by_hash(conn, hash_token(token))
     if found is None or found.revoked_at is not None:
@@ -296,12 +303,23 @@ async def identity_from_session(db: Database, session_token: str) -> Identity | 
     return _identity(row, "session") if row else None
 
 
-async def sign_in_with_invite(db: Database, token: str, max_age: int) -> NewSession:
+async def sign_in_with_invite(
+    db: Database, token: str, max_age: int, *, client: str = "unknown"
+) -> NewSession:
+    """A browser session from an invite link. Links are long and random; still, a device
+    that keeps opening links that do not work is slowed down (429), as for consent links."""
+    await accounts.throttle(
+        db, INVITE_THROTTLE, client, attempts=INVITE_ATTEMPTS, window=INVITE_WINDOW
+    )
     session = secrets.token_urlsafe(32)
     expires = _now() + timedelta(seconds=max_age)
-    async with db.write() as conn:
-        row = await _row_for_token(conn, token)
-        await queries.insert_volunteer_session(conn, row.id, hash_token(session), expires)
+    try:
+        async with db.write() as conn:
+            row = await _row_for_token(conn, token)
+            await queries.insert_volunteer_session(conn, row.id, hash_token(session), expires)
+    except Unauthorized:
+        await accounts.note_failure(db, INVITE_THROTTLE, client)
+        raise
     return NewSession(token=session, expires_at=expires)
 
 

@@ -206,10 +206,15 @@ class VolunteerPages(Controller):
     include_in_schema = False
 
     @get("/volunteers/invite/{token:str}")
-    async def invite(self, db: DB, settings: SETTINGS, token: FromPath[str]) -> Response[Any]:
+    async def invite(
+        self, request: AnyRequest, db: DB, settings: SETTINGS, token: FromPath[str]
+    ) -> Response[Any]:
         """The invite link: a browser session for the volunteer, then their day."""
+        client = request.client.host if request.client else "unknown"
         try:
-            session = await service.sign_in_with_invite(db, token, settings.session_max_age)
+            session = await service.sign_in_with_invite(
+                db, token, settings.session_max_age, client=client
+            )
         except FestivalError as error:
             return Template(
                 "volunteer/invite_problem.html",
