@@ -53,7 +53,7 @@ from festival.problems import handle_error
 from festival.programme.pages import PublicPages
 from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
-from festival.security import add_security_headers
+from festival.security import RefuseControlCharacters, add_security_headers
 from festival.settings import Settings
 from festival.timeline import search
 from festival.timeline.cache import Public, PublicCache
@@ -233,6 +233,7 @@ def create_app(
             "http": Provide(provide_http, sync_to_thread=False),
         },
         middleware=[
+            RefuseControlCharacters(),
             DefineMiddleware(FestivalCSRFMiddleware, config=csrf),
             IdentityMiddleware(),
         ],

@@ -25,7 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import Message, Scope
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from festival.errors import BadRequest
 
 #: The policy, directive by directive. ``data:`` images: none of our pages need them.
 POLICY: dict[str, str] = {
@@ -102,3 +105,20 @@ async def add_security_headers(message: Message, scope: Scope) -> None:
     )
     if parse_policy(policy).get("frame-ancestors") == "'none'":
         headers["X-Frame-Options"] = "DENY"
+
+
+class RefuseControlCharacters(ASGIMiddleware):
+    """A 400 for an address with a control character in it (``%00`` and the like).
+
+    No page or file is named that way, and a NUL that reached the filesystem (the static
+    files) made ``os.stat`` fail with a 500 instead of a plain refusal.
+    """
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        path: str = scope.get("path", "")
+        if any(ord(c) < 32 or ord(c) == 127 for c in path):
+            raise BadRequest(
+                "The address has a control character in it, such as %00.",
+                fix="Check the address; no page or file here has such a name.",
+            )
+        await next_app(scope, receive, send)
