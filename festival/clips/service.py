@@ -742,7 +742,9 @@ async def media_of(services: ClipServices, clip: ClipRow, name: str, *, public: 
         raise NotFound(f"Clip {clip.id} has no {name}.")
     return MediaFile(
         key=key,
-        content_type=content_type or clip.content_type or "application/octet-stream",
+        # The original is served as bytes to download, never with the type the uploader
+        # claimed: a claimed text/html must not turn our origin into a page of theirs.
+        content_type=content_type or "application/octet-stream",
         size=size,
         filename=clip.original_filename if name == "original" else name,
         public=public,
