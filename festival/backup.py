@@ -145,7 +145,9 @@ def restore(settings: Settings, source: Path) -> Restored:
     manifest = msgspec.json.decode((source / MANIFEST).read_bytes(), type=Manifest)
     target.parent.mkdir(parents=True, exist_ok=True)
     _copy_database(source / "festival.db", target)
-    if (source / KEY_FILE).is_file() and not (settings.data_dir / KEY_FILE).exists():
+    if (source / KEY_FILE).is_file():
+        # Replaces the key that loading the settings just made for this fresh directory:
+        # nothing has used that one yet, and links people hold were signed with the old.
         _copy_file(source / KEY_FILE, settings.data_dir / KEY_FILE)
         (settings.data_dir / KEY_FILE).chmod(0o600)
     root = settings.media_root

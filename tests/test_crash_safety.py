@@ -43,27 +43,33 @@ SECRET = "crash-test-secret-" + "x" * 40
 class Server:
     """`python -m festival serve` as its own process, as operators run it."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, *, base_url: str = "", secret_key: str | None = SECRET
+    ) -> None:
         self.data_dir = data_dir
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             self.port = probe.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        self.base_url = base_url or self.url
+        self.secret_key = secret_key  # None: the one kept in the data directory
         self.process: subprocess.Popen[bytes] | None = None
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
         env.update(
             FESTIVAL_DATA_DIR=str(self.data_dir),
-            FESTIVAL_BASE_URL=self.url,
-            FESTIVAL_SECRET_KEY=SECRET,
+            FESTIVAL_BASE_URL=self.base_url,
             FESTIVAL_RUN_JOBS="true",
             FESTIVAL_JOB_LEASE_SECONDS=LEASE_SECONDS,
         )
+        if self.secret_key is not None:
+            env["FESTIVAL_SECRET_KEY"] = self.secret_key
         return env
 
-    def command(self, *args: str) -> str:
-        done = subprocess.run(
+    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """A `festival` command over the same data directory and settings."""
+        return subprocess.run(
             [sys.executable, "-m", "festival", *args],
             env=self.env(),
             capture_output=True,
@@ -71,6 +77,9 @@ class Server:
             timeout=120,
             check=False,
         )
+
+    def command(self, *args: str) -> str:
+        done = self.run(*args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
