@@ -275,7 +275,7 @@ async def test_a_withdrawn_interview_is_no_longer_embedded(
     # Blogs that kept the embed code show the player frame, which now says why.
     player = await client.get(f"/clips/{clip_id}/player")
     assert player.status_code == 410
-    assert player.headers["content-security-policy"] == "frame-ancestors *"
+    assert framed_anywhere(player.headers["content-security-policy"])
     assert player.headers["cache-control"] == "no-store"
     assert "This interview has been taken down" in player.text
     for trace in ("<video", "Soon withdrawn", "Sam", "Ada"):
@@ -288,7 +288,7 @@ async def test_the_player_page_is_made_to_be_framed(
     clip_id, _ = await published(crew, app, volunteer, tmp_path, "Framed <i>story</i>")
     response = await client.get(f"/clips/{clip_id}/player")
     assert response.status_code == 200
-    assert response.headers["content-security-policy"] == "frame-ancestors *"
+    assert framed_anywhere(response.headers["content-security-policy"])
     assert "x-frame-options" not in response.headers
     assert response.headers["cache-control"] == "public, no-cache"
     soup = BeautifulSoup(response.text, "html.parser")
@@ -312,3 +312,9 @@ async def test_the_player_page_is_made_to_be_framed(
     assert "frame-ancestors *" not in (
         (await client.get(f"/clips/{clip_id}")).headers.get("content-security-policy", "")
     )
+
+
+def framed_anywhere(policy: str) -> bool:
+    """The player's policy: any site may frame it; everything else stays as strict."""
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";") if d.strip())
+    return directives["frame-ancestors"] == "*" and "unsafe-inline" not in policy
