@@ -59,6 +59,7 @@ from festival.errors import (
     Gone,
     Invalid,
     NotFound,
+    Unauthorized,
 )
 from festival.jobs import Jobs
 from festival.programme import service as programme
@@ -264,7 +265,17 @@ def _check(data: ConsentIn, today: date) -> None:
         )
 
 
+def _signed_in(identity: Identity) -> None:
+    if identity.is_anonymous:
+        raise Unauthorized(
+            "Open the invite link festival staff sent you, or sign in as staff, to do this.",
+            fix="Use your invite link, or send your token as a bearer token.",
+            headers={"WWW-Authenticate": 'Bearer realm="festival"'},
+        )
+
+
 async def _witness_festival(conn: AsyncConnection, identity: Identity, slug: str) -> Festival:
+    _signed_in(identity)
     festival = await programme.require_festival(conn, slug)
     if identity.is_volunteer:
         from festival.crew import service as crew
@@ -278,6 +289,7 @@ async def _witness_festival(conn: AsyncConnection, identity: Identity, slug: str
 
 
 async def _clip_for(conn: AsyncConnection, identity: Identity, clip_id: int) -> ClipRow:
+    _signed_in(identity)
     clip = await clip_queries.clip_by_id(conn, clip_id)
     if clip is None:
         raise NotFound(f"There is no clip {clip_id}.")

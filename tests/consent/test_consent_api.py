@@ -295,3 +295,24 @@ async def test_a_withdrawn_clip_takes_no_new_captions(
     assert refused.status_code == 409
     folder = app.state.clips.store.root / "clips" / str(clip["id"])
     assert not folder.exists() or not any(folder.iterdir())
+
+
+async def test_recording_or_linking_consent_without_signing_in_asks_to_sign_in(
+    client: Client, app: Litestar, crew: Crew, ada: dict[str, str], tmp_path: Path
+) -> None:
+    """Nobody signed in is told to sign in (401), as on every other witness route, not
+    that they are forbidden; and nothing is recorded."""
+    clip = await ready_clip(client, app, ada, tmp_path)
+    mine = await consent(crew, ada, None)
+    body = {"scopes": ["timeline"], "credit": "anonymous", "form_version": 1}
+    recorded = await client.post(f"/api/v1/festivals/{SLUG}/consents", json=body)
+    linked = await client.post(
+        f"/api/v1/clips/{clip['id']}/consents", json={"consent_id": mine["consent"]["id"]}
+    )
+    for refused in (recorded, linked):
+        assert refused.status_code == 401, refused.text
+        assert refused.headers["www-authenticate"] == 'Bearer realm="festival"'
+        assert "invite link" in refused.json()["detail"]
+    consents = (await client.get(f"/api/v1/festivals/{SLUG}/consents", headers=crew.staff)).json()
+    assert [c["id"] for c in consents] == [mine["consent"]["id"]]
+    assert consents[0]["clip_ids"] == []
