@@ -102,6 +102,13 @@ def _caused_by_decoding(exc: BaseException) -> bool:
 def _translate(exc: Exception) -> FestivalError:
     if isinstance(exc, FestivalError):
         return exc
+    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
+        # An id or count beyond 64 bits names nothing that could exist: the client's
+        # number is wrong, whichever query met it first.
+        return BadRequest(
+            "A number in this request is too large to be an id or a count.",
+            fix="Use whole numbers below 9223372036854775808.",
+        )
     if isinstance(exc, HTTPException) and exc.status_code == 400 and _caused_by_decoding(exc):
         return BadRequest(
             f"The body is not valid JSON: {exc.detail}",
