@@ -62,8 +62,10 @@ def describe_pattern(pattern: str, words: str) -> str:
 
 def explain_pattern(message: str) -> str:
     match = _REGEX_MESSAGE.match(message)
-    if match and match.group(1) in _PATTERN_WORDS:
-        return f"must be {_PATTERN_WORDS[match.group(1)]}"
+    # msgspec quotes the pattern as a repr, so each backslash in it arrives doubled.
+    pattern = match.group(1).replace("\\\\", "\\") if match else ""
+    if pattern in _PATTERN_WORDS:
+        return f"must be {_PATTERN_WORDS[pattern]}"
     return message
 
 

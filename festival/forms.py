@@ -33,6 +33,15 @@ def explain(error: msgspec.ValidationError) -> Invalid:
 
 
 def convert(data: Mapping[str, Any], kind: type[T]) -> T:
+    for field, value in data.items():
+        if isinstance(value, str) and "\ufffd" in value:
+            # A form's bytes that are not UTF-8 are read as U+FFFD; keeping them would
+            # store a garbled name the person never typed.
+            raise Invalid(
+                f"{field}: has characters that could not be read as text",
+                fix="Type this value again and send the form.",
+                errors=[FieldError(field=field, message="has characters that could not be read")],
+            )
     try:
         return msgspec.convert(dict(data), kind, strict=False)
     except msgspec.ValidationError as error:

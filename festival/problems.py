@@ -99,6 +99,18 @@ def _caused_by_decoding(exc: BaseException) -> bool:
     return False
 
 
+def _raised_decoding_json(exc: BaseException) -> bool:
+    """True when Litestar's JSON decoder itself raised ``exc``: it lets bytes that are not
+    UTF-8 and over-deep nesting escape as plain Python errors, which are the client's fault
+    only when they come from there."""
+    frame = exc.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_code.co_name == "decode_json":
+            return True
+        frame = frame.tb_next
+    return False
+
+
 def _translate(exc: Exception) -> FestivalError:
     if isinstance(exc, FestivalError):
         return exc
@@ -108,6 +120,15 @@ def _translate(exc: Exception) -> FestivalError:
         return BadRequest(
             "A number in this request is too large to be an id or a count.",
             fix="Use whole numbers below 9223372036854775808.",
+        )
+    if isinstance(exc, UnicodeDecodeError | RecursionError) and _raised_decoding_json(exc):
+        detail = (
+            f"The body is not UTF-8 text: byte {exc.start} cannot be read."
+            if isinstance(exc, UnicodeDecodeError)
+            else "The body's JSON is nested too deeply to read."
+        )
+        return BadRequest(
+            detail, fix="Send a JSON object encoded as UTF-8, with Content-Type: application/json."
         )
     if isinstance(exc, HTTPException) and exc.status_code == 400 and _caused_by_decoding(exc):
         return BadRequest(

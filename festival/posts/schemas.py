@@ -25,7 +25,8 @@ SUMMARY_LENGTH = 5000
 URL_LENGTH = 2000
 
 _TITLE = describe_pattern(
-    r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$", "one line of text with no control characters"
+    r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    "one line of text with no control characters",
 )
 Title = Annotated[
     str,

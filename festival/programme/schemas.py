@@ -27,7 +27,8 @@ ROLES: dict[Role, str] = {
 }
 
 _LINE = describe_pattern(
-    r"^[^\x00-\x1f\x7f]*\S[^\x00-\x1f\x7f]*$", "one line of text with no control characters"
+    r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+    "one line of text with no control characters",
 )
 _NO_CONTROL = describe_pattern(
     r"^[^\x00-\x1f\x7f]*$", "one line of text with no control characters"
@@ -36,7 +37,9 @@ _SLUG = describe_pattern(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
     "lower-case letters and digits, with single hyphens between words, e.g. summer-2026",
 )
-_URL = describe_pattern(r"^(https?://\S+)?$", "an address starting http:// or https://, or empty")
+_URL = describe_pattern(
+    r"^(https?://[^\s\x00-\x1f\x7f]+)?$", "an address starting http:// or https://, or empty"
+)
 _LANGUAGE = describe_pattern(
     r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "a language code such as en, cy or en-GB"
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
@@ -60,6 +61,9 @@ def _today() -> date:
 # --- reading what a visitor asked for -------------------------------------------------
 
 
+_UNREADABLE = re.compile("[\x00-\x1f\x7f\ufffd]")
+
+
 def _positive_int(name: str, value: str) -> int:
     if not value.isdigit() or not 0 < int(value) <= 2**53:
         raise BadRequest.field(
@@ -80,6 +84,15 @@ def parse_filters(
             "The timeline has no filter called " + ", ".join(repr(u[:40]) for u in unknown) + ".",
             fix="Use day (YYYY-MM-DD), session, track, post, q, cursor or limit.",
         )
+    for name in ("track", "q"):
+        if _UNREADABLE.search(params.get(name, "")):
+            # Bytes that are not UTF-8 arrive as U+FFFD: searching for them finds nothing
+            # and hides the real mistake (a link mangled on its way here).
+            raise BadRequest.field(
+                name,
+                "has characters that could not be read as text",
+                fix="Type the words again, or pick from the timeline's filter menu.",
+            )
     filters = TimelineFilters()
     if day := params.get("day"):
         try:
