@@ -18,8 +18,14 @@ from tests.authorisation_world import (
     BASE,
     CSRF_COOKIE,
     IDENTITIES,
+    INTERVIEWEE_X,
+    INTERVIEWEE_Y,
     OK,
     SAFE_METHODS,
+    STAFF,
+    VOLUNTEER_A,
+    VOLUNTEER_B,
+    WITHDRAWN_VOLUNTEER,
     Probe,
     Scratch,
     Walker,
@@ -143,3 +149,108 @@ async def test_the_framework_answers_options_alike_for_everyone(
         assert response.content == b""
         allowed = set(response.headers["allow"].replace(" ", "").split(","))
         assert allowed <= set(route.methods), route.path
+
+
+MEDIA_NAMES = ("web.mp4", "poster.jpg", "thumb.jpg", "captions.vtt", "original")
+RANGES: tuple[dict[str, str], ...] = ({}, {"Range": "bytes=0-1"}, {"Range": "bytes=-100"})
+
+
+async def test_media_that_is_not_public_is_reachable_by_no_guessed_or_leaked_url(
+    world_app: Litestar, world: World, walker: Walker
+) -> None:
+    """Clips in every state, every file, with and without ranges, by everyone who should
+    not have them; the published clip and its owner's own view are the controls."""
+    who = world.who
+    clips = world.clips
+    leaks = []
+
+    async def never(path: str, identity: str, **headers: str) -> None:
+        _, response = await walker.send(
+            world_app, "GET", path, who[identity], Probe(headers=headers)
+        )
+        # 404, or 410 for a withdrawn clip (so embeds and caches learn it is gone), or
+        # 400 for a name that cannot be one; never a byte of the file.
+        if response.status_code not in (400, 404, 410) or response.headers.get(
+            "content-type", ""
+        ).startswith(("video/", "image/", "text/vtt", "application/octet-stream")):
+            leaks.append(f"GET {path} as {identity} {headers}: {response.status_code}")
+
+    # Files through the media route: only the volunteer who filmed and staff, until the
+    # clip is published; a withdrawn clip's files are gone for everyone.
+    strangers = {
+        "X": (ANONYMOUS, VOLUNTEER_B, INTERVIEWEE_Y, WITHDRAWN_VOLUNTEER),
+        "Y": (ANONYMOUS, VOLUNTEER_A, INTERVIEWEE_X),
+        "U": (ANONYMOUS, VOLUNTEER_B, INTERVIEWEE_X, INTERVIEWEE_Y),
+        "W": (ANONYMOUS, VOLUNTEER_A, VOLUNTEER_B, STAFF, INTERVIEWEE_X),
+    }
+    for clip, identities in strangers.items():
+        for name in MEDIA_NAMES:
+            for headers in RANGES:
+                for identity in identities:
+                    await never(f"/media/clips/{clips[clip]}/{name}", identity, **headers)
+    # A published clip's original stays private: only its rendition is published.
+    await never(f"/media/clips/{clips['P']}/original", ANONYMOUS)
+    await never(f"/media/clips/{clips['P']}/original", VOLUNTEER_B)
+
+    # Files through a private link: only that link's own clips.
+    tokens = world.consent_tokens
+    for token, clip in (("Y", "X"), ("X", "Y"), ("X", "U"), ("X", "W"), ("W", "W"), ("X", "P")):
+        for name in MEDIA_NAMES:
+            for headers in RANGES:
+                await never(
+                    f"/consent/{tokens[token]}/media/{clips[clip]}/{name}", ANONYMOUS, **headers
+                )
+    await never(f"/consent/{tokens['X']}x/media/{clips['X']}/web.mp4", ANONYMOUS)
+
+    # The public pages, player, transcript and oEmbed of every clip that is not public.
+    for clip in ("X", "Y", "U", "W"):
+        number = clips[clip]
+        for path in (
+            f"/clips/{number}",
+            f"/clips/{number}/transcript",
+            f"/clips/{number}/player",
+            f"/oembed?url=http%3A%2F%2Ffestival.test%2Fclips%2F{number}&format=json",
+            f"/oembed?url=http%3A%2F%2Ffestival.test%2Fclips%2F{number}%2Fplayer&format=json",
+        ):
+            for identity in (ANONYMOUS, VOLUNTEER_A, STAFF):
+                await never(path, identity)
+
+    # Store keys and path tricks are never file names, whoever asks.
+    for trick in (
+        "shared%2Fsynthetic%2Fweb.mp4",
+        "..%2F..%2Fshared%2Fsynthetic%2Fweb.mp4",
+        f"..%2F{clips['X']}%2Fweb.mp4",
+        "%2e%2e%2f%2e%2e%2foriginals",
+        "web.mp4%00",
+        "WEB.MP4",
+    ):
+        for clip in ("P", "X"):
+            for identity in (ANONYMOUS, VOLUNTEER_A, STAFF):
+                await never(f"/media/clips/{clips[clip]}/{trick}", identity)
+    for trick in ("../../clips/{X}/web.mp4", "%2e%2e/originals", "shared/synthetic/web.mp4"):
+        await never(
+            f"/api/v1/festivals/{world.slug}/consents/{world.ids['consent_id']}/export/"
+            + trick.replace("{X}", str(clips["X"])),
+            STAFF,
+        )
+
+    # The store itself is served by no static route.
+    for path in (
+        f"/static/..%2F..%2F..%2Fvar%2Fmedia%2Fclips%2F{clips['X']}%2Fweb.mp4",
+        "/static/%2e%2e/%2e%2e/pyproject.toml",
+        "/static/..%2f..%2fpyproject.toml",
+        "/static/vendor/..%2F..%2F..%2Fpyproject.toml",
+    ):
+        await never(path, ANONYMOUS)
+    assert not leaks, "reachable:\n" + "\n".join(leaks)
+
+    # The controls: the published clip is public, and X is its volunteer's and staff's.
+    for path, identity, status in (
+        (f"/media/clips/{clips['P']}/web.mp4", ANONYMOUS, 200),
+        (f"/media/clips/{clips['X']}/web.mp4", VOLUNTEER_A, 200),
+        (f"/media/clips/{clips['X']}/original", STAFF, 200),
+        (f"/consent/{tokens['X']}/media/{clips['X']}/web.mp4", ANONYMOUS, 200),
+        (f"/clips/{clips['P']}", ANONYMOUS, 200),
+    ):
+        _, response = await walker.send(world_app, "GET", path, who[identity], Probe())
+        assert response.status_code == status, (path, identity, response.status_code)
