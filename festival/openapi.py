@@ -169,7 +169,8 @@ def _tus(paths: Schema) -> None:
                     "Tus-Extension": _header("Extensions offered"),
                     "Tus-Max-Size": _header("Largest upload", {"type": "integer"}),
                 },
-            }
+            },
+            **{str(code): _problem(code, "/api/") for code in sorted(_error_codes("/", "options"))},
         }
         collection["options"].pop("requestBody", None)
     if "post" in collection:
@@ -257,6 +258,12 @@ def _files(paths: Schema) -> None:
         export["responses"]["200"] = {
             "description": "One file of the interviewee's data",
             "content": _binary("application/octet-stream"),
+        }
+    frab = paths.get("/festivals/{slug}/programme.json", {}).get("get")
+    if frab:
+        frab["responses"]["200"] = {
+            "description": "The programme as frab schedule JSON (schema.json of c3voc)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
         }
     calendar = paths.get("/volunteers/calendar/{token}", {}).get("get")
     if calendar:
