@@ -12,7 +12,9 @@ Safety rules, shared with posters and renditions through :func:`open_media`:
 * while FFmpeg looks at the streams it skips decoding pictures, so the frame size a header
   claims is checked *before* any picture of that size is decoded, and the decoders we open get
   ``max_pixels`` so a stream cannot switch to a huge size part-way;
-* packets and frames read while probing are capped.
+* packets and frames read while probing are capped, and so are the frame rate and the number
+  of frames a clip may have (``MAX_FRAME_RATE``, ``MAX_FRAMES``): a tiny file of near-empty
+  pictures could otherwise ask for hours of decoding.
 
 Rotation is given in degrees *clockwise* that the coded picture must be turned to be shown
 upright (0, 90, 180 or 270), the convention of the old ``rotate`` tag. FFmpeg's display matrix
@@ -43,9 +45,12 @@ from media.errors import MediaError, NotAVideo, TooLarge, Truncated
 
 __all__ = [
     "MAX_DURATION",
+    "MAX_FRAMES",
+    "MAX_FRAME_RATE",
     "MAX_PIXELS",
     "MAX_SIDE",
     "ProbeResult",
+    "check_frame_count",
     "check_frame_size",
     "decode_error",
     "open_media",
@@ -56,6 +61,12 @@ __all__ = [
 MAX_SIDE: Final = 8192
 MAX_PIXELS: Final = 40_000_000
 MAX_DURATION: Final = 3 * 3600.0
+MAX_FRAME_RATE: Final = 240
+"""Pictures a second: phones film slow motion at up to 240. A tiny file claiming thousands
+would cost a decode per picture, the work of a far longer clip."""
+MAX_FRAMES: Final = int(MAX_DURATION * 60)
+"""Pictures in a clip: 3 h at 60 fps. Bounds the decoding a file can ask of us, whatever its
+stated rate and length."""
 MAX_PROBE_PACKETS: Final = 600
 """Packets (of every stream) read while looking for the first picture."""
 MAX_SCAN_PACKETS: Final = 2_000_000
@@ -265,6 +276,18 @@ def check_frame_size(width: int, height: int) -> None:
         )
 
 
+def check_frame_count(frame_rate: float, frames: int) -> None:
+    if frame_rate > MAX_FRAME_RATE:
+        raise TooLarge(
+            f"This video has {round(frame_rate)} pictures a second; we can take at most "
+            f"{MAX_FRAME_RATE}. Please export it at a usual frame rate, such as 30 or 60."
+        )
+    if frames > MAX_FRAMES:
+        raise TooLarge(
+            "This video has more frames than we can handle. Please upload a shorter clip."
+        )
+
+
 def _parse_time(value: str) -> datetime | None:
     value = value.strip()
     if not value:
@@ -452,6 +475,7 @@ def _probe_open(container: InputContainer, size: int, max_duration: float) -> Pr
     frame_rate = float(rate) if rate else 0.0
     if frame_rate <= 0 and video.frames > 0:
         frame_rate = video.frames / duration
+    check_frame_count(frame_rate, max(video.frames, round(duration * frame_rate)))
     width, height = (
         (coded_height, coded_width) if rotation in (90, 270) else (coded_width, coded_height)
     )

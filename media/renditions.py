@@ -43,8 +43,8 @@ from av.filter import Graph
 from av.video.frame import PictureType, VideoFrame
 from av.video.stream import VideoStream
 
-from media.errors import NotAVideo, RenditionFailed
-from media.probe import MAX_PIXELS, ProbeResult, decode_error, open_media, probe
+from media.errors import NotAVideo, RenditionFailed, TooLarge
+from media.probe import MAX_FRAMES, MAX_PIXELS, ProbeResult, decode_error, open_media, probe
 
 __all__ = [
     "RenditionResult",
@@ -409,9 +409,17 @@ class _Rendition:
         streams: list[VideoStream | AudioStream] = [self.video_in]
         if self.audio_in is not None:
             streams.append(self.audio_in)
+        decoded = 0
         for packet in self.source.demux(streams):
             for frame in self._decode(packet):
                 if isinstance(frame, VideoFrame):
+                    # Headers can understate a file's frames; the count decoded cannot.
+                    decoded += 1
+                    if decoded > MAX_FRAMES:
+                        raise TooLarge(
+                            "This video has more frames than we can handle. "
+                            "Please upload a shorter clip."
+                        )
                     self._push_video(frame)
                 elif self.audio_out is not None:
                     self._push_audio(frame)
