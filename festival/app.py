@@ -155,7 +155,7 @@ def create_app(
         return state.http  # type: ignore[no-any-return]
 
     def provide_public(state: State) -> Public:
-        return Public(db=state.db, settings=settings, cache=state.public_cache)
+        return Public(db=state.db, settings=settings, cache=state.public_cache, clips=state.clips)
 
     def provide_settings() -> Settings:
         return settings

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import msgspec
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
@@ -38,12 +38,15 @@ from festival.errors import Gone, NotFound
 from festival.programme import service as programme
 from festival.programme.schemas import Festival
 from festival.settings import Settings
+from festival.timeline.cache import Public, cached_page
 from festival.timeline.schemas import TimelineItem
 from media import captions as captions_tools
 from media.errors import MediaError
 
 CLIPS = NamedDependency[ClipServices]
 SETTINGS = NamedDependency[Settings]
+PUBLIC = NamedDependency[Public]
+AnyRequest = Request[Any, Any, Any]
 
 #: From the most open to the most closed: a clip with several owners is shown under the
 #: most closed licence any of them chose.
@@ -181,32 +184,33 @@ def _gone(gone: Gone) -> Template:
     )
 
 
+async def _cached(
+    request: AnyRequest, public: Public, clip_id: int, template: str
+) -> Response[Any]:
+    """A clip's public page from the cache; the respectful 410 page once withdrawn."""
+
+    async def context() -> dict[str, Any]:
+        page = await clip_page(public.clips, clip_id, public.settings.base_url)
+        return {"page": page, "festival": page.festival}
+
+    try:
+        return await cached_page(request, public, template, context)
+    except Gone as gone:
+        return _gone(gone)
+
+
 class PublicClipPages(Controller):
     path = "/clips"
     include_in_schema = False
 
     @get("/{clip_id:int}")
-    async def clip(self, clips: CLIPS, settings: SETTINGS, clip_id: FromPath[int]) -> Response[Any]:
-        try:
-            page = await clip_page(clips, clip_id, settings.base_url)
-        except Gone as gone:
-            return _gone(gone)
-        return Template(
-            "public/clip.html",
-            context={"page": page, "festival": page.festival},
-            headers=PUBLIC_CACHE,
-        )
+    async def clip(
+        self, request: AnyRequest, public: PUBLIC, clip_id: FromPath[int]
+    ) -> Response[Any]:
+        return await _cached(request, public, clip_id, "public/clip.html")
 
     @get("/{clip_id:int}/transcript")
     async def transcript(
-        self, clips: CLIPS, settings: SETTINGS, clip_id: FromPath[int]
+        self, request: AnyRequest, public: PUBLIC, clip_id: FromPath[int]
     ) -> Response[Any]:
-        try:
-            page = await clip_page(clips, clip_id, settings.base_url)
-        except Gone as gone:
-            return _gone(gone)
-        return Template(
-            "public/transcript.html",
-            context={"page": page, "festival": page.festival},
-            headers=PUBLIC_CACHE,
-        )
+        return await _cached(request, public, clip_id, "public/transcript.html")

@@ -14,10 +14,13 @@ import sqlite3
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import msgspec
+from litestar import Request, Response
 
-from festival.caching import etag_of
+from festival.caching import conditional, etag_of
+from festival.clips.service import ClipServices
 from festival.db.engine import Database
 from festival.settings import Settings
 from festival.timeline import queries
@@ -83,3 +86,26 @@ class Public(msgspec.Struct, frozen=True):
     db: Database
     settings: Settings
     cache: PublicCache
+    clips: ClipServices
+
+
+async def cached_page(
+    request: Request[Any, Any, Any],
+    public: Public,
+    template: str,
+    context: Callable[[], Awaitable[dict[str, Any]]],
+) -> Response[bytes]:
+    """A public HTML page from the cache, built with ``context`` when something changed.
+
+    Errors raised while building (404, 410) pass through and are never kept.
+    """
+
+    async def build() -> bytes:
+        engine = request.app.template_engine
+        assert engine is not None
+        page: str = engine.get_template(template).render(**await context())
+        return page.encode()
+
+    key = f"html {request.url.path}?{request.url.query}"
+    etag, body = await public.cache.get(key, build)
+    return conditional(request, body, "text/html; charset=utf-8", etag=etag)

@@ -16,7 +16,7 @@ from festival.db.engine import Database
 from festival.errors import BadRequest, Invalid
 from festival.settings import Settings
 from festival.timeline import service
-from festival.timeline.cache import Public
+from festival.timeline.cache import Public, cached_page
 from festival.timeline.schemas import TimelinePage
 
 DB = NamedDependency[Database]
@@ -107,29 +107,34 @@ class TimelinePages(Controller):
 
     @get("/")
     async def timeline(
-        self, request: AnyRequest, db: DB, settings: SETTINGS, slug: FromPath[str]
+        self, request: AnyRequest, public: PUBLIC, slug: FromPath[str]
     ) -> Response[Any]:
-        festival, choices = await service.choices(db, slug)
         params: dict[str, str] = {}
-        page: TimelinePage | None = None
-        problem: Invalid | None = None
-        try:
-            # Empty fields are what a form sends for "all": not filters.
-            params = {k: v for k, v in _params(request).items() if v != ""}
-            page = await _page(db, settings, slug, params, f"/festivals/{slug}/timeline")
-        except Invalid as error:
-            # Show the filters again with the problem above them, not a bare error page.
-            problem = error
-        return Template(
-            "public/timeline.html",
-            context={
+        path = f"/festivals/{slug}/timeline"
+
+        async def context(problem: Invalid | None = None) -> dict[str, Any]:
+            festival, choices = await service.choices(public.db, slug)
+            page = None
+            if problem is None:
+                page = await _page(public.db, public.settings, slug, params, path)
+            return {
                 "festival": festival,
                 "page": page,
                 "problem": problem,
                 "choices": choices,
                 "params": params,
                 "section": "timeline",
-            },
-            status_code=problem.status if problem else 200,
-            headers={"Cache-Control": PUBLIC_REVALIDATE},
-        )
+            }
+
+        try:
+            # Empty fields are what a form sends for "all": not filters.
+            params = {k: v for k, v in _params(request).items() if v != ""}
+            return await cached_page(request, public, "public/timeline.html", context)
+        except Invalid as error:
+            # Show the filters again with the problem above them, not a bare error page.
+            return Template(
+                "public/timeline.html",
+                context=await context(error),
+                status_code=error.status,
+                headers={"Cache-Control": PUBLIC_REVALIDATE},
+            )

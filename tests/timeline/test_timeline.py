@@ -285,3 +285,34 @@ async def timeline_ids_of(client: Client, slug: str) -> list[int]:
     response = await client.get(f"/api/v1/festivals/{slug}/timeline")
     assert response.status_code == 200, response.text
     return [item["id"] for day in response.json()["days"] for item in day["items"]]
+
+
+async def test_cached_public_pages_change_as_soon_as_the_data_does(
+    client: Client, app: Litestar, crew: Crew, tmp_path: Path
+) -> None:
+    ada = await crew.volunteer("ada@crew.test")
+    talk = await session(crew, "Sharing power", 1, 2)
+    made = await published_clip(crew, app, ada["headers"], tmp_path)
+    clip_id = made["clip"]["id"]
+    session_page = f"/festivals/{SLUG}/sessions/{talk['id']}"
+    pages = [PAGE, f"/clips/{clip_id}", f"/clips/{clip_id}/transcript", session_page]
+    first = {url: await client.get(url) for url in pages}
+    assert all(r.status_code == 200 for r in first.values())
+    again = await client.get(PAGE, headers={"If-None-Match": first[PAGE].headers["etag"]})
+    assert again.status_code == 304
+
+    renamed = await client.patch(
+        f"/api/v1/festivals/{SLUG}/sessions/{talk['id']}",
+        json={"title": "Power, shared"},
+        headers=crew.staff,
+    )
+    assert renamed.status_code == 200, renamed.text
+    assert "Power, shared" in (await client.get(session_page)).text
+
+    token = token_of(made["consent"])
+    assert (await client.post(f"/api/v1/consent/{token}/withdraw")).status_code == 200
+    assert (await client.get(f"/clips/{clip_id}")).status_code == 410
+    assert (await client.get(f"/clips/{clip_id}/transcript")).status_code == 410
+    timeline_page = await client.get(PAGE, headers={"If-None-Match": first[PAGE].headers["etag"]})
+    assert timeline_page.status_code == 200
+    assert f"/clips/{clip_id}" not in timeline_page.text
