@@ -248,9 +248,15 @@ class FilterChoices(msgspec.Struct):
     posts: list[PostRow]
 
 
-async def filter_choices(conn: AsyncConnection, festival_id: int) -> FilterChoices:
-    """Sessions, tracks and posts that at least one clip links to, for filter menus."""
-    linked_sessions = sa.select(clip_sessions.c.session_id)
+async def filter_choices(conn: AsyncConnection, festival_id: int, today: date) -> FilterChoices:
+    """Sessions, tracks and posts that at least one public clip links to, for filter menus:
+    an unpublished clip's links say nothing to the public."""
+    public = sa.select(clips.c.id).where(
+        clips.c.festival_id == festival_id, publicly_visible("timeline", today)
+    )
+    linked_sessions = sa.select(clip_sessions.c.session_id).where(
+        clip_sessions.c.clip_id.in_(public)
+    )
     session_rows = await conn.execute(
         sa.select(
             sessions.c.id,
@@ -272,7 +278,7 @@ async def filter_choices(conn: AsyncConnection, festival_id: int) -> FilterChoic
         SessionRow(r.id, r.title, r.starts_at, r.ends_at, r.room, r.track) for r in session_rows
     ]
     linked_posts = sa.union(
-        sa.select(clip_posts.c.post_id),
+        sa.select(clip_posts.c.post_id).where(clip_posts.c.clip_id.in_(public)),
         sa.select(session_posts.c.post_id).where(session_posts.c.session_id.in_(linked_sessions)),
     )
     post_rows = await conn.execute(

@@ -383,4 +383,4 @@ async def item(
 async def choices(db: Database, slug: str) -> tuple[Festival, queries.FilterChoices]:
     async with db.read() as conn:
         festival = await programme.require_festival(conn, slug)
-        return festival, await queries.filter_choices(conn, festival.id)
+        return festival, await queries.filter_choices(conn, festival.id, _today())

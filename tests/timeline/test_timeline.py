@@ -316,3 +316,30 @@ async def test_cached_public_pages_change_as_soon_as_the_data_does(
     timeline_page = await client.get(PAGE, headers={"If-None-Match": first[PAGE].headers["etag"]})
     assert timeline_page.status_code == 200
     assert f"/clips/{clip_id}" not in timeline_page.text
+
+
+async def test_uploads_in_progress_leave_cached_pages_alone_until_something_is_published(
+    client: Client, app: Litestar, crew: Crew, tmp_path: Path
+) -> None:
+    cache = app.state.public_cache
+    ada = await crew.volunteer("ada@crew.test")
+    from tests.consent.helpers import SRT, ready_clip
+
+    before = await cache.version()
+    clip = await ready_clip(client, app, ada["headers"], tmp_path)  # upload and processing
+    created = await consent(crew, ada["headers"], clip["id"])
+    assert (
+        await client.put(
+            f"/api/v1/clips/{clip['id']}/captions", content=SRT, headers=ada["headers"]
+        )
+    ).status_code == 200
+    # Only the consent row itself counted: the clip is not public, so nothing shown changed.
+    unpublished = await cache.version()
+    assert unpublished - before <= 1
+    assert (await client.post(f"/api/v1/consent/{token_of(created)}/approve")).status_code == 200
+    published = await client.post(
+        f"/api/v1/festivals/{SLUG}/clips/{clip['id']}/publish", headers=crew.staff
+    )
+    assert published.status_code == 200
+    assert await cache.version() > unpublished + 1
+    assert await timeline_ids(client) == [clip["id"]]

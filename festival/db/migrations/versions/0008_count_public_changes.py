@@ -42,6 +42,27 @@ TABLES = (
 EVENTS = ("insert", "update", "delete")
 
 
+#: Clips and their links change all the time while phones upload and jobs run; only a
+#: published clip (or one being published or taken down) can change what the public sees.
+PUBLISHED = (
+    "EXISTS (SELECT 1 FROM clips WHERE clips.id = {row}.clip_id AND clips.published_at IS NOT NULL)"
+)
+WHEN = {
+    ("clips", "insert"): "NEW.published_at IS NOT NULL",
+    ("clips", "update"): "OLD.published_at IS NOT NULL OR NEW.published_at IS NOT NULL",
+    ("clips", "delete"): "OLD.published_at IS NOT NULL",
+    **{
+        (table, event): " OR ".join(PUBLISHED.format(row=row) for row in rows)
+        for table in ("clip_consents", "clip_sessions", "clip_posts")
+        for event, rows in (
+            ("insert", ("NEW",)),
+            ("update", ("OLD", "NEW")),
+            ("delete", ("OLD",)),
+        )
+    },
+}
+
+
 def upgrade() -> None:
     op.create_table(
         "public_changes",
@@ -53,6 +74,8 @@ def upgrade() -> None:
     op.execute("INSERT INTO public_changes (id, version) VALUES (1, 0)")
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
+        # Statement-level and without conditions (PostgreSQL allows no subqueries in a
+        # trigger's WHEN): more pages are built again than need be, never fewer.
         op.execute(
             "CREATE FUNCTION bump_public_changes() RETURNS trigger LANGUAGE plpgsql AS $$ "
             "BEGIN UPDATE public_changes SET version = version + 1 WHERE id = 1; "
@@ -67,9 +90,12 @@ def upgrade() -> None:
                     "FOR EACH STATEMENT EXECUTE FUNCTION bump_public_changes()"
                 )
             else:
+                when = WHEN.get((table, event))
+                condition = f"WHEN {when} " if when else ""
                 bump = "UPDATE public_changes SET version = version + 1 WHERE id = 1;"
                 op.execute(
-                    f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} BEGIN {bump} END"
+                    f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} "
+                    f"FOR EACH ROW {condition}BEGIN {bump} END"
                 )
 
 
