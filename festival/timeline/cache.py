@@ -10,6 +10,7 @@ the next request.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -41,6 +42,7 @@ class PublicCache:
     def __init__(self, db: Database, database_url: str) -> None:
         self._db = db
         self._pages: OrderedDict[str, Kept] = OrderedDict()
+        self._building: dict[tuple[str, int, date], asyncio.Future[bytes]] = {}
         self._sqlite: sqlite3.Connection | None = None
         if database_url.startswith("sqlite") and ":memory:" not in database_url:
             # A private connection for the counter: the read takes microseconds, less
@@ -63,7 +65,15 @@ class PublicCache:
         if kept is not None and kept.version == version and kept.day == today:
             self._pages.move_to_end(key)
             return kept.etag, kept.body
-        body = await build()
+        # One build per page and change: requests arriving while it is built wait for it
+        # instead of each building the same page (a crowd arriving at once would).
+        flight = (key, version, today)
+        task = self._building.get(flight)
+        if task is None:
+            task = asyncio.ensure_future(build())
+            self._building[flight] = task
+            task.add_done_callback(lambda _: self._building.pop(flight, None))
+        body = await asyncio.shield(task)
         etag = etag_of(body)
         # Keep it only if nothing changed while it was built; else the next request builds.
         if await self.version() == version:
