@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from litestar import Litestar
 
 from festival.timeline.cache import PublicCache
