@@ -165,3 +165,17 @@ async def settle_clips(db: Any, clip_ids: list[int], within: float = 60) -> None
         if time.monotonic() > deadline:
             raise AssertionError("clips were still processing after the deadline")
         await asyncio.sleep(0.1)
+
+
+def wait_for(page: Page, expression: str, timeout_ms: int = 10_000) -> None:
+    """Wait until ``expression`` is true in the page.
+
+    Playwright's own ``wait_for_function`` polls by compiling the expression inside the
+    page, which the site's Content-Security-Policy (no eval) rightly forbids; this asks
+    from outside instead, as the tests' other evaluations do.
+    """
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not true after {timeout_ms} ms: {expression}")
+        page.wait_for_timeout(50)

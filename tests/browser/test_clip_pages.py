@@ -22,7 +22,7 @@ from festival.db.engine import Database
 from festival.jobs import Jobs
 from festival.programme import service as programme
 from festival.programme.schemas import FestivalIn
-from tests.browser.conftest import LiveServer, assert_accessible, settle_clips, tab_to
+from tests.browser.conftest import LiveServer, assert_accessible, settle_clips, tab_to, wait_for
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 from tests.media import clips as make
 
@@ -97,7 +97,7 @@ def _fits(page: Page) -> None:
 def _captions_showing(page: Page) -> None:
     video = page.locator("video")
     expect(video).to_be_visible()
-    page.wait_for_function("document.querySelector('video').readyState >= 1")
+    wait_for(page, "document.querySelector('video').readyState >= 1")
     assert video.evaluate("v => v.textTracks.length") == 1
     assert video.evaluate("v => v.textTracks[0].mode") == "showing"
     assert video.evaluate("v => v.autoplay || !v.paused") is False

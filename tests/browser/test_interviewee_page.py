@@ -23,7 +23,7 @@ from festival.db.engine import Database
 from festival.jobs import Jobs
 from festival.programme import service as programme
 from festival.programme.schemas import FestivalIn
-from tests.browser.conftest import LiveServer, assert_accessible, settle_clips, tab_to
+from tests.browser.conftest import LiveServer, assert_accessible, settle_clips, tab_to, wait_for
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 from tests.media import clips as make
 
@@ -110,7 +110,7 @@ def test_review_approve_and_withdraw_on_a_phone(
     expect(video).to_be_visible()
     assert video.evaluate("v => v.textTracks.length") == 1
     assert video.evaluate("v => v.textTracks[0].mode") == "showing"
-    page.wait_for_function("document.querySelector('video').readyState >= 1")
+    wait_for(page, "document.querySelector('video').readyState >= 1")
     _fits(page)
     assert_accessible(page)
 
@@ -140,7 +140,7 @@ def test_review_approve_and_withdraw_on_a_phone(
     page.goto(f"{live_server.url}/clips/{world.clip_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text("Sam on peer support")
     expect(page.get_by_text("Ada Lovelace, co-producer")).to_be_visible()
-    page.wait_for_function("document.querySelector('video').readyState >= 1")
+    wait_for(page, "document.querySelector('video').readyState >= 1")
     _fits(page)
     assert_accessible(page)
 

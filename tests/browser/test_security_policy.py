@@ -13,7 +13,7 @@ from festival.accounts.service import new_api_token
 from festival.crew import service as crew
 from festival.crew.schemas import InviteIn
 from festival.db.engine import Database
-from tests.browser.conftest import LiveServer, assert_accessible
+from tests.browser.conftest import LiveServer, assert_accessible, wait_for
 from tests.browser.test_clip_pages import SLUG, _set_up
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
 
@@ -99,7 +99,7 @@ def test_the_main_pages_run_under_the_policy_without_a_violation(
         _visit(page, base + path, complaints)
     # The clip page's video, poster and captions load under media-src and img-src.
     page.goto(f"{base}/clips/{world.clip_id}")
-    page.wait_for_function("document.querySelector('video').readyState >= 1")
+    wait_for(page, "document.querySelector('video').readyState >= 1")
     assert page.evaluate("window.__violations") == []
 
     # Staff, signed in through the form.
@@ -119,5 +119,5 @@ def test_the_main_pages_run_under_the_policy_without_a_violation(
         _visit(page, base + path, complaints)
     # The uploader's own script ran (its file picker is enhanced), so it was not blocked.
     page.goto(f"{base}/volunteer/upload")
-    page.wait_for_function("typeof window.tus === 'object'")
+    wait_for(page, "typeof window.tus === 'object'")
     assert page.evaluate("window.__violations") == [] and complaints == []

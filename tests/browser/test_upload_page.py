@@ -16,7 +16,7 @@ from playwright.sync_api import CDPSession, Page, Request, expect
 
 from festival.crew import service as crew
 from festival.db.engine import Database
-from tests.browser.conftest import LiveServer, assert_accessible, tab_to
+from tests.browser.conftest import LiveServer, assert_accessible, tab_to, wait_for
 from tests.clips.test_tus_js_client import (
     SLUG,
     Volunteer,
@@ -111,8 +111,8 @@ def _sent(page: Page) -> int:
 
 
 def _wait_for_percent(page: Page, percent: int) -> None:
-    page.wait_for_function(
-        f"document.getElementById('upload-progress').value >= {percent}", timeout=20_000
+    wait_for(
+        page, f"document.getElementById('upload-progress').value >= {percent}", timeout_ms=20_000
     )
 
 
