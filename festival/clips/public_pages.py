@@ -37,14 +37,11 @@ from festival.db.engine import Database
 from festival.errors import Gone, NotFound
 from festival.programme import service as programme
 from festival.programme.schemas import Festival
-from festival.settings import Settings
 from festival.timeline.cache import Public, cached_page
 from festival.timeline.schemas import TimelineItem
 from media import captions as captions_tools
 from media.errors import MediaError
 
-CLIPS = NamedDependency[ClipServices]
-SETTINGS = NamedDependency[Settings]
 PUBLIC = NamedDependency[Public]
 AnyRequest = Request[Any, Any, Any]
 
@@ -63,9 +60,6 @@ LICENCE_DEEDS: dict[Licence, str] = {
 }
 FESTIVAL_TEAM = "the festival team"
 A_VOLUNTEER = "a festival volunteer"
-#: A published page may be kept by caches, which must ask again every time, so a
-#: withdrawal takes effect at once.
-PUBLIC_CACHE = {"Cache-Control": "public, no-cache"}
 
 
 class Ownership(msgspec.Struct):

@@ -19,8 +19,6 @@ from festival.timeline import service
 from festival.timeline.cache import Public, cached_page
 from festival.timeline.schemas import TimelinePage
 
-DB = NamedDependency[Database]
-SETTINGS = NamedDependency[Settings]
 PUBLIC = NamedDependency[Public]
 AnyRequest = Request[Any, Any, Any]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,16 +31,6 @@ async def test_a_published_interview_shows_with_its_session_credit_and_media(
 ) -> None:
     ada = await crew.volunteer("ada@crew.test", name="Ada Lovelace")
     talk = await session(crew, "Sharing power", 1, 2, track="Practice")
-    slot = await crew.post(
-        "/slots",
-        {
-            "session_id": talk["id"],
-            "starts_at": talk["ends_at"],
-            "ends_at": talk["ends_at"].replace("Z", "") + "Z",
-        },
-        status=422,
-    )
-    assert slot["status"] == 422  # a slot must end after it starts: shows the API is real
     slot = await crew.slot(2, 3)
     patched = await client.patch(
         f"/api/v1/festivals/{SLUG}/slots/{slot['id']}",
@@ -227,8 +217,6 @@ async def test_page_groups_by_day_and_offers_later_interviews(
     assert following.status_code == 200
     assert page.text.count('class="interview"') == 20
     assert following.text.count('class="interview"') == 5
-    now = datetime.now(UTC)
-    assert now - timedelta(days=2) < now  # the festival runs around today
 
 
 async def test_each_festival_is_judged_by_its_own_publication_rules(
