@@ -1,12 +1,20 @@
-"""Shared fixtures: a fresh app and a real SQLite file for every test."""
+"""Shared fixtures: a fresh app and a fresh database for every test.
+
+The suite runs on SQLite by default and on PostgreSQL with ``--engine postgresql``
+(``make test`` runs both). Either way each test gets its own database, copied from one
+migrated at the start, so every test starts from the real schema and nothing leaks
+between tests.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
 import inspect
+import os
 import shutil
-from collections.abc import AsyncIterator, Coroutine, Iterator
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +29,7 @@ from festival.app import create_app
 from festival.db.engine import Database
 from festival.db.migrate import migrate
 from festival.settings import Settings, load_settings
+from tests import postgres_server
 
 T = TypeVar("T")
 
@@ -32,6 +41,47 @@ hypothesis_settings.register_profile(
 hypothesis_settings.load_profile("festival")
 STAFF_EMAIL = "organiser@festival.test"
 STAFF_PASSWORD = "a long enough password"
+
+
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--engine",
+        choices=ENGINES,
+        default=os.environ.get("FESTIVAL_TEST_ENGINE", "sqlite"),
+        help="the database every test runs on (default sqlite)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only(reason): tests a feature only the SQLite set-up has"
+    )
+    # The controller starts one PostgreSQL cluster for the whole run; test processes
+    # (pytest-xdist workers) inherit its address through the environment.
+    if hasattr(config, "workerinput") or os.environ.get(postgres_server.ENV):
+        return
+    cluster = postgres_server.Cluster()
+    os.environ[postgres_server.ENV] = cluster.start()
+    config.stash[_CLUSTER] = cluster
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    cluster = config.stash.get(_CLUSTER, None)
+    if cluster is not None:
+        cluster.stop()
+        os.environ.pop(postgres_server.ENV, None)
+
+
+_CLUSTER = pytest.StashKey[postgres_server.Cluster]()
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    marker = item.get_closest_marker("sqlite_only")
+    if marker is not None and item.config.getoption("engine") != "sqlite":
+        pytest.skip(marker.args[0] if marker.args else "SQLite only")
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -68,6 +118,49 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def engine(request: pytest.FixtureRequest) -> str:
+    """The database engine this run uses: ``sqlite`` or ``postgresql``."""
+    return str(request.config.getoption("engine"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(engine: str, worker_id: str) -> Iterator[str | None]:
+    """On PostgreSQL, one migrated database per test process to copy for each test."""
+    if engine != "postgresql":
+        yield None
+        return
+    name = f"template_{worker_id}_{uuid.uuid4().hex[:8]}"
+    url = run_async(postgres_server.create_database(name))
+    run_async(migrate(url))
+    yield name
+    run_async(postgres_server.drop_database(name))
+
+
+NewDatabase = Callable[[Path], str]
+
+
+@pytest.fixture
+def new_database(migrated_db: Path, postgres_template: str | None) -> Iterator[NewDatabase]:
+    """Make a fresh migrated database for a data folder and return its URL: a copy of
+    the template file inside the folder on SQLite, a database copied from the template
+    on PostgreSQL (dropped when the test ends)."""
+    made: list[str] = []
+
+    def make(data_dir: Path) -> str:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if postgres_template is None:
+            shutil.copy(migrated_db, data_dir / "festival.db")
+            return f"sqlite+aiosqlite:///{data_dir / 'festival.db'}"
+        name = f"test_{uuid.uuid4().hex}"
+        made.append(name)
+        return run_async(postgres_server.create_database(name, postgres_template))
+
+    yield make
+    for name in made:
+        run_async(postgres_server.drop_database(name))
+
+
 def make_settings(data_dir: Path, **overrides: str) -> Settings:
     env = {
         "FESTIVAL_DATA_DIR": str(data_dir),
@@ -81,11 +174,9 @@ def make_settings(data_dir: Path, **overrides: str) -> Settings:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_db: Path) -> Settings:
+def settings(tmp_path: Path, new_database: NewDatabase) -> Settings:
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    return make_settings(data_dir)
+    return make_settings(data_dir, database_url=new_database(data_dir))
 
 
 @pytest.fixture

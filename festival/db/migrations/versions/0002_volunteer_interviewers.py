@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "festival_crew_rules",
         sa.Column("festival_id", sa.Integer(), nullable=False),
-        sa.Column("self_signup", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("self_signup", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("leave_cutoff_minutes", sa.Integer(), server_default="120", nullable=False),
         sa.Column("travel_buffer_minutes", sa.Integer(), server_default="15", nullable=False),
         sa.Column("updated_at", festival.db.tables.UTCDateTime(timezone=True), nullable=False),

@@ -30,7 +30,7 @@ def upgrade() -> None:
         sa.Column("metadata_header", sa.Text(), server_default="", nullable=False),
         sa.Column("created_at", festival.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", festival.db.tables.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("completed", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_uploads")),
     )

@@ -44,8 +44,8 @@ def upgrade() -> None:
     op.create_table(
         "publication_rules",
         sa.Column("festival_id", sa.Integer(), nullable=False),
-        sa.Column("require_review", sa.Boolean(), server_default=sa.text("1"), nullable=False),
-        sa.Column("require_captions", sa.Boolean(), server_default=sa.text("1"), nullable=False),
+        sa.Column("require_review", sa.Boolean(), server_default=sa.true(), nullable=False),
+        sa.Column("require_captions", sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column("unconsented_days", sa.Integer(), server_default="30", nullable=False),
         sa.Column("updated_at", festival.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -67,11 +67,11 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=200), server_default="", nullable=False),
         sa.Column("contact_email", sa.String(length=320), server_default="", nullable=False),
         sa.Column("contact_phone", sa.String(length=50), server_default="", nullable=False),
-        sa.Column("scope_timeline", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("scope_blog", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("scope_social", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("scope_training", sa.Boolean(), server_default=sa.text("0"), nullable=False),
-        sa.Column("scope_research", sa.Boolean(), server_default=sa.text("0"), nullable=False),
+        sa.Column("scope_timeline", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("scope_blog", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("scope_social", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("scope_training", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("scope_research", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("credit", sa.String(length=20), server_default="anonymous", nullable=False),
         sa.Column(
             "licence", sa.String(length=50), server_default="all-rights-reserved", nullable=False
