@@ -32,7 +32,6 @@ from festival.clips.public_pages import PublicClipPages
 from festival.clips.routes import ClipsController, MediaFiles, UploadsController
 from festival.clips.service import ClipServices, DatabaseStates
 from festival.clips.staff_pages import StaffClipPages
-from festival.consent import service as consent_service
 from festival.consent.capture_pages import ConsentCapturePages
 from festival.consent.interviewee_pages import IntervieweePages
 from festival.consent.mail import ReviewMail
@@ -55,7 +54,6 @@ from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
 from festival.security import RefuseControlCharacters, add_security_headers
 from festival.settings import Settings
-from festival.timeline import search
 from festival.timeline.cache import Public, PublicCache
 from festival.timeline.output_routes import (
     InterviewFeeds,
@@ -131,12 +129,10 @@ def create_app(
             headers={"User-Agent": f"festival/{VERSION} (+{settings.base_url})"},
         )
         if settings.run_jobs:
-            await jobs.enqueue(clip_service.EXPIRE_UPLOADS, {})
-            await jobs.enqueue(consent_service.SWEEP, {})
-            async with db.read() as conn:
-                if await search.needs_rebuild(conn):
-                    await jobs.enqueue(search.REINDEX, {})
-            jobs.start()
+            # Imported here, since festival.worker imports this module for build_clip_services.
+            from festival.worker import start_background_work
+
+            await start_background_work(db, jobs)
         try:
             yield
         finally:

@@ -1,5 +1,5 @@
-"""The ``festival`` command: serve, migrate, demo, create-staff, api-token, invite-volunteer,
-backup, restore, fsck."""
+"""The ``festival`` command: serve, worker, migrate, demo, create-staff, api-token,
+invite-volunteer, backup, restore, fsck."""
 
 from __future__ import annotations
 
@@ -36,6 +36,38 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         proxy_headers=True,
         log_level="info",
     )
+    return 0
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    import logging
+    import signal
+
+    from festival.db.migrate import migrate
+    from festival.worker import run_worker
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    async def run() -> None:
+        await migrate(settings.database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def asked_to_stop() -> None:
+            # The first signal stops the worker cleanly; with the handlers removed, a
+            # second one (Ctrl-C pressed again) ends it at once, and the lease brings any
+            # job it held back to the queue.
+            stop.set()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, asked_to_stop)
+        await run_worker(settings, stop, grace=args.grace)
+
+    asyncio.run(run())
     return 0
 
 
@@ -230,6 +262,24 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(run=_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run the background jobs (media, mail, deletions, sweeps) until SIGTERM",
+        description="Run background jobs: probing, posters and renditions of uploaded clips, "
+        "mail, deletions and sweeps. Migrates first. Start as many as you like beside app "
+        "instances that have FESTIVAL_RUN_JOBS=false; each job runs once. SIGTERM or Ctrl-C "
+        "stops claiming jobs and lets the job in hand finish; a second one stops at once.",
+    )
+    worker.add_argument(
+        "--grace",
+        type=_count,
+        default=30,
+        metavar="SECONDS",
+        help="how long a job in hand may run on after SIGTERM before it is handed back to "
+        "the queue for another worker (default 30)",
+    )
+    worker.set_defaults(run=_worker)
 
     commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
         run=_migrate
