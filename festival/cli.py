@@ -44,7 +44,12 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     import signal
 
     from festival.db.migrate import migrate
-    from festival.worker import run_worker
+    from festival.worker import check, run_worker
+
+    if args.check:
+        health = asyncio.run(check(settings))
+        print(f"database {health.database}, media {health.media}")
+        return 0 if health.status == "ok" else 1
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -278,6 +283,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="how long a job in hand may run on after SIGTERM before it is handed back to "
         "the queue for another worker (default 30)",
+    )
+    worker.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that the database and the media store answer, then exit (status 1 "
+        "if not): a health check for a worker's container",
     )
     worker.set_defaults(run=_worker)
 

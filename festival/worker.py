@@ -26,6 +26,8 @@ from festival.clips import service as clip_service
 from festival.consent import service as consent_service
 from festival.db import job_queries
 from festival.db.engine import Database
+from festival.health import Health
+from festival.health import check as check_health
 from festival.jobs import Handler, Jobs
 from festival.settings import Settings
 from festival.timeline import search
@@ -150,5 +152,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event, *, grace: float = 
         log.info("worker %s started; it runs %s", jobs.worker, ", ".join(sorted(jobs.handlers)))
         await work_until(jobs, stop, grace=grace)
         log.info("worker %s stopped", jobs.worker)
+    finally:
+        await db.close()
+
+
+async def check(settings: Settings) -> Health:
+    """Whether a worker with these settings reaches its database and media store: the
+    container health check of a process that serves no HTTP."""
+    db = Database.open(settings.database_url)
+    try:
+        return await check_health(db, settings)
     finally:
         await db.close()

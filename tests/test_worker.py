@@ -91,6 +91,32 @@ def test_worker_help_names_the_command_and_its_grace() -> None:
     assert "FESTIVAL_RUN_JOBS=false" in helped.stdout
 
 
+def test_worker_check_says_whether_the_database_and_media_answer(
+    tmp_path: Path, migrated_db: Path
+) -> None:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    shutil.copy(migrated_db, data_dir / "festival.db")
+    (data_dir / "media").mkdir()  # made by the first app or worker to start
+
+    def check(**extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "festival", "worker", "--check"],
+            env={**_env(data_dir), **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    healthy = check()
+    assert (healthy.returncode, healthy.stdout) == (0, "database ok, media ok\n"), healthy.stderr
+    # Nothing listens on port 1: the database cannot be reached.
+    unreachable = check(FESTIVAL_DATABASE_URL="postgresql+asyncpg://festival:x@127.0.0.1:1/f")
+    assert unreachable.returncode == 1, unreachable.stderr
+    assert "database unreachable" in unreachable.stdout
+
+
 @pytest.mark.slow
 def test_two_workers_process_uploads_once_each_and_stop_on_sigterm(
     tmp_path: Path, migrated_db: Path
