@@ -30,6 +30,7 @@ from festival.db.engine import Database
 from festival.db.migrate import migrate
 from festival.settings import Settings, load_settings
 from tests import postgres_server
+from tests.s3_server import s3_bucket, s3_media, s3_server  # noqa: F401  (S3 fixtures)
 
 T = TypeVar("T")
 
