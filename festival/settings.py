@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from media.storage import check_prefix
+
 PREFIX = "FESTIVAL_"
 
 
@@ -44,6 +46,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     run_jobs: bool = True
     debug: bool = False
     smtp_url: str = ""
+    # The S3 API of an s3:// media store: its address (empty for AWS itself), region and
+    # keys (both empty to use AWS's credential chain: environment, instance role).
+    s3_endpoint: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
 
     @property
     def secure_cookies(self) -> bool:
@@ -57,6 +65,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def media_root(self) -> Path:
         """The local folder of a ``file://`` media store."""
         return Path(urlsplit(self.media_url).path)
+
+    @property
+    def media_in_s3(self) -> bool:
+        return self.media_url.startswith("s3://")
+
+    @property
+    def s3_bucket(self) -> str:
+        """The bucket of an ``s3://bucket/prefix`` media store."""
+        return urlsplit(self.media_url).netloc
+
+    @property
+    def s3_prefix(self) -> str:
+        """The folder in the bucket of an ``s3://`` media store ("" for all of it)."""
+        return urlsplit(self.media_url).path.strip("/")
 
 
 _INT_FIELDS = {
@@ -77,6 +99,10 @@ _KNOWN = {
     "secret_key",
     "timezone",
     "smtp_url",
+    "s3_endpoint",
+    "s3_region",
+    "s3_access_key_id",
+    "s3_secret_access_key",
     *_BOOL_FIELDS,
     *_INT_FIELDS,
 }
@@ -119,6 +145,90 @@ def _check_smtp_url(url: str) -> str:
     return url
 
 
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")
+_REGION = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_S3_SETTINGS = ("s3_endpoint", "s3_region", "s3_access_key_id", "s3_secret_access_key")
+
+
+def _check_media_url(url: str) -> str:
+    """``file:///absolute/path`` or ``s3://bucket/prefix``, with a bucket name S3 accepts
+    and a prefix made of the same safe segments as object keys."""
+    if url.startswith("file:///"):
+        return url
+    if not url.startswith("s3://"):
+        raise _fail("media_url", "must be file:///absolute/path or s3://bucket/prefix")
+    parts = urlsplit(url)
+    bucket = parts.netloc
+    if parts.query or parts.fragment or "@" in bucket or ":" in bucket:
+        raise _fail("media_url", "must be s3://bucket/prefix, with no user, port, ? or #")
+    if (
+        not _BUCKET.fullmatch(bucket)
+        or ".." in bucket
+        or _IP_ADDRESS.fullmatch(bucket)
+        or bucket.startswith(("xn--", "sthree-"))
+        or bucket.endswith(("-s3alias", "--ol-s3"))
+    ):
+        raise _fail(
+            "media_url",
+            f"{bucket!r} is not an S3 bucket name: 3 to 63 lowercase letters, digits, dots "
+            "and hyphens, starting and ending with a letter or digit",
+        )
+    try:
+        check_prefix(parts.path.strip("/"))
+    except ValueError as error:
+        raise _fail("media_url", f"the prefix after the bucket is not usable: {error}") from None
+    return url
+
+
+def _check_s3(raw: Mapping[str, str], media_url: str) -> dict[str, str]:
+    """The S3 settings, checked: only with an s3:// media URL, an http(s) endpoint, and
+    the two keys together or not at all."""
+    given = {name: raw[name] for name in _S3_SETTINGS if raw.get(name)}
+    if not media_url.startswith("s3://"):
+        if given:
+            names = ", ".join(PREFIX + name.upper() for name in given)
+            raise _fail(
+                "media_url",
+                f"{names} only apply to media in S3: set FESTIVAL_MEDIA_URL=s3://bucket/prefix "
+                "or remove them",
+            )
+        return {}
+    endpoint = given.get("s3_endpoint", "").rstrip("/")
+    if endpoint:
+        try:
+            parts = urlsplit(endpoint)
+            parts.port  # noqa: B018  (raises ValueError for a bad port)
+        except ValueError:
+            raise _fail(
+                "s3_endpoint", "must be http://host[:port] or https://host[:port]"
+            ) from None
+        if (
+            parts.scheme not in {"http", "https"}
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise _fail(
+                "s3_endpoint",
+                "must be the S3 API's address, http://host[:port] or https://host[:port] "
+                "(leave it empty for AWS)",
+            )
+        given["s3_endpoint"] = endpoint
+    region = given.get("s3_region", "us-east-1")
+    if not _REGION.fullmatch(region):
+        raise _fail("s3_region", f"{region!r} is not a region name such as us-east-1")
+    if bool(given.get("s3_access_key_id")) != bool(given.get("s3_secret_access_key")):
+        missing = "s3_secret_access_key" if given.get("s3_access_key_id") else "s3_access_key_id"
+        raise _fail(
+            missing,
+            "set FESTIVAL_S3_ACCESS_KEY_ID and FESTIVAL_S3_SECRET_ACCESS_KEY together, or "
+            "neither to use AWS's own credentials (environment, instance role)",
+        )
+    return given
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``environ`` (the process environment by default).
 
@@ -147,10 +257,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         )
     values["database_url"] = database_url
 
-    media_url = raw.get("media_url") or f"file://{data_dir / 'media'}"
-    if not media_url.startswith(("file:///", "s3://")):
-        raise _fail("media_url", "must be file:///absolute/path or s3://bucket/prefix")
+    media_url = _check_media_url(raw.get("media_url") or f"file://{data_dir / 'media'}")
     values["media_url"] = media_url
+    values.update(_check_s3(raw, media_url))
 
     base_url = (raw.get("base_url") or "http://127.0.0.1:8000").rstrip("/")
     parts = urlsplit(base_url)
