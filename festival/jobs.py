@@ -77,7 +77,7 @@ class Jobs:
     async def run_one(self) -> bool:
         """Claim and run one ready job; False when there was none."""
         now = datetime.now(UTC)
-        async with self.db.write() as conn:
+        async with self.db.write(exclusive=False) as conn:
             job = await job_queries.claim(
                 conn, self.worker, now, now + self.lease, sorted(self.handlers)
             )
@@ -92,7 +92,7 @@ class Jobs:
             done = isinstance(error, Permanent) or job.attempts >= job.max_attempts
             if not isinstance(error, Permanent):
                 log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
-            async with self.db.write() as conn:
+            async with self.db.write(exclusive=False) as conn:
                 if done:
                     await job_queries.give_up(conn, job.id, self.worker, datetime.now(UTC), message)
                 else:
@@ -107,7 +107,7 @@ class Jobs:
             return True
         finally:
             heartbeat.cancel()
-        async with self.db.write() as conn:
+        async with self.db.write(exclusive=False) as conn:
             await job_queries.finish(conn, job.id, self.worker, datetime.now(UTC))
         return True
 
@@ -115,7 +115,7 @@ class Jobs:
         """Extend the lease while a long job (a rendition, say) is still working."""
         while True:
             await asyncio.sleep(self.lease.total_seconds() / 3)
-            async with self.db.write() as conn:
+            async with self.db.write(exclusive=False) as conn:
                 await job_queries.extend_lease(
                     conn, job_id, self.worker, datetime.now(UTC) + self.lease
                 )

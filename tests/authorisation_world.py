@@ -31,6 +31,7 @@ from festival.auth import SESSION_COOKIE
 from festival.db.engine import Database
 from festival.db.tables import volunteer_tokens
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, make_settings
 from tests.consent.helpers import SRT, consent, make_public, ready_clip, token_of
 from tests.crew.helpers import SLUG, Crew
@@ -459,7 +460,7 @@ class Scratch:
             self._copy()
         if self._app is None:
             self._app = create_app(self.settings)
-            self._client = AsyncTestClient(self._app, base_url=BASE)
+            self._client = AppClient(self._app, base_url=BASE)
             await self._client.__aenter__()
         self._fresh = True
         return self._app

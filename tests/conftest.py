@@ -30,6 +30,7 @@ from festival.db.engine import Database
 from festival.db.migrate import migrate
 from festival.settings import Settings, load_settings
 from tests import postgres_server
+from tests.app_client import AppClient
 from tests.s3_server import s3_bucket, s3_media, s3_server  # noqa: F401  (S3 fixtures)
 
 T = TypeVar("T")
@@ -187,7 +188,7 @@ def app(settings: Settings) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app, base_url="http://festival.test") as test_client:
+    async with AppClient(app, base_url="http://festival.test") as test_client:
         yield test_client
 
 

@@ -29,7 +29,7 @@ import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
-from litestar.testing import AsyncTestClient, TestClient
+from litestar.testing import TestClient
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -41,6 +41,7 @@ from schemathesis.specs.openapi.checks import (
 from festival.accounts.service import create_or_update_staff, new_api_token
 from festival.app import create_app
 from festival.db.engine import Database
+from tests.app_client import AppClient
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, make_settings, run_async
 from tests.consent.helpers import consent, make_public, ready_clip, token_of
 from tests.crew.helpers import SLUG, Crew, at
@@ -95,7 +96,7 @@ async def _seed(data_dir: Path) -> Seed:
         await db.close()
     staff = {"Authorization": f"Bearer {staff_token}"}
     app = create_app(settings_)
-    async with AsyncTestClient(app, base_url="http://festival.test") as client:
+    async with AppClient(app, base_url="http://festival.test") as client:
         crew = await Crew(client, staff).setup()
         session = await crew.post(
             "/sessions",

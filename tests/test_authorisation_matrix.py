@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from festival.app import create_app
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.authorisation_table import ROWS, expected
 from tests.authorisation_world import (
     ANONYMOUS,
@@ -51,7 +51,7 @@ def world_settings(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) 
 @pytest.fixture(scope="module")
 async def world_app(world_settings: Settings) -> AsyncIterator[Litestar]:
     app = create_app(world_settings)
-    async with AsyncTestClient(app, base_url=BASE) as client:
+    async with AppClient(app, base_url=BASE) as client:
         app.state.world = await build_world(app, client, world_settings.data_dir.parent / "clips")
         yield app
 

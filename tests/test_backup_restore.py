@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from festival.app import create_app
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.consent.helpers import token_of
 from tests.crew.helpers import SLUG, Crew
 from tests.outputs.helpers import link, published, session
@@ -32,7 +32,7 @@ async def _festival(settings: Settings, staff: dict[str, str], folder: Path) -> 
     """A festival with a session, a blog post, and a published, captioned clip linked to
     both, with its interviewee's consent."""
     app: Litestar = create_app(settings)
-    async with AsyncTestClient(app, base_url=BASE) as client:
+    async with AppClient(app, base_url=BASE) as client:
         crew = await Crew(client, staff).setup()
         volunteer = await crew.volunteer("ada@crew.test", name="Ada")
         auth = volunteer["headers"]

@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.app_client import AppClient
+
 pytestmark = pytest.mark.slow
 
 
@@ -151,7 +153,6 @@ def test_backup_copies_the_database_and_lists_the_media(tmp_path: Path) -> None:
 
 async def test_api_token_revoke_stops_every_token_of_that_account(tmp_path: Path) -> None:
     """A lost or leaked staff token can be stopped; a new one works again."""
-    from litestar.testing import AsyncTestClient
 
     from festival.app import create_app
     from tests.conftest import make_settings
@@ -169,7 +170,7 @@ async def test_api_token_revoke_stops_every_token_of_that_account(tmp_path: Path
     assert revoked.returncode == 0, revoked.stderr
     assert revoked.stdout.strip() == "Stopped 2 API token(s) of lead@festival.test."
     fresh = festival(tmp_path, "api-token", "lead@festival.test").stdout.strip()
-    async with AsyncTestClient(
+    async with AppClient(
         create_app(make_settings(tmp_path)), base_url="http://festival.test"
     ) as client:
         for token in old:

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from festival.app import create_app
 from festival.db.tables import clips, jobs, uploads
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.clips.helpers import TUS, Client, create, path_of, send
 from tests.crew.helpers import Crew
 from tests.media import clips as make
@@ -61,7 +61,7 @@ async def test_fsck_reports_each_difference_and_repair_mends_it(
     video = make.portrait_h264_mp4(tmp_path / "phone.mp4", seconds=1).read_bytes()
     media = settings.media_root
     app = create_app(settings)
-    async with AsyncTestClient(app, base_url=BASE) as client:
+    async with AppClient(app, base_url=BASE) as client:
         crew = await Crew(client, staff_headers).setup()
         auth = (await crew.volunteer("ada@crew.test", name="Ada"))["headers"]
         lost_web, lost_original, withdrawn, deleted, unrecorded = [
@@ -151,7 +151,7 @@ async def test_fsck_reports_each_difference_and_repair_mends_it(
     assert list((settings.data_dir / "work").iterdir()) == []
     assert not [p for p in media.rglob(".*")], "no temporaries left"
     app = create_app(settings)
-    async with AsyncTestClient(app, base_url=BASE) as client:
+    async with AppClient(app, base_url=BASE) as client:
         listed = (await client.get("/api/v1/my-clips", headers=auth)).json()
         by_id = {c["id"]: c for c in listed["clips"]}
         assert by_id[lost_web["id"]]["state"] == "ready"

@@ -1,10 +1,17 @@
-"""Database access: one serialised writer and a pool of readers.
+"""Database access: serialised writes and a pool of readers, on SQLite or PostgreSQL.
 
 SQLite allows one writer at a time. Rather than let concurrent requests collide and see
 "database is locked", every write goes through :meth:`Database.write`, which holds an
 in-process lock and opens the transaction with ``BEGIN IMMEDIATE`` (so another process
 waits on the busy timeout instead of failing half-way). Reads use their own pool and, in
 WAL mode, never wait for the writer.
+
+On PostgreSQL the same promise holds across every instance sharing the database: a
+write transaction first takes one transaction-level advisory lock, so the services'
+check-then-write rules (no double booking, one consent per clip, ...) hold exactly as on
+SQLite, while reads never wait. Writes are short, so this costs little; the job queue,
+whose rows are claimed with ``FOR UPDATE SKIP LOCKED``, asks for ``exclusive=False`` and
+does not take the lock, so workers on several machines claim side by side.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 BUSY_TIMEOUT_MS = 30_000
+#: The advisory lock key every exclusive PostgreSQL write takes ("festival" in ASCII).
+WRITE_LOCK_KEY = 0x66657374_6976616C
 
 
 def _sqlite_pragmas(engine: Engine, begin: str) -> None:
@@ -86,7 +95,17 @@ class Database:
             yield conn
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block ends, rolled back on any error."""
-        async with self._write_lock, self.writer.connect() as conn, conn.begin():
+    async def write(self, *, exclusive: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on any error.
+
+        ``exclusive=False`` is for work whose rows are locked one by one (the job queue):
+        on PostgreSQL it runs beside other writes. SQLite has one writer regardless.
+        """
+        if self.dialect != "postgresql":
+            async with self._write_lock, self.writer.connect() as conn, conn.begin():
+                yield conn
+            return
+        async with self.writer.connect() as conn, conn.begin():
+            if exclusive:
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
             yield conn

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from festival.db.tables import clip_consents, clip_sessions, clips, consents, sessions
+from festival.timeline import queries as timeline_queries
 
 
 async def filmable_sessions(conn: AsyncConnection, festival_id: int) -> list[tuple[int, datetime]]:
@@ -57,7 +58,8 @@ async def insert_search_entries(conn: AsyncConnection, rows: Sequence[dict[str, 
     if rows:
         await conn.execute(
             sa.text(
-                "INSERT INTO clip_search (rowid, title, credits, transcript) "
+                f"INSERT INTO clip_search ({timeline_queries.search_key(conn)}, title, credits, "
+                "transcript) "
                 "VALUES (:id, :title, :credits, :transcript)"
             ),
             list(rows),

@@ -93,15 +93,28 @@ class TimelineQuery(msgspec.Struct, frozen=True):
     session_id: int | None = None
     track: str | None = None
     post_id: int | None = None
-    #: An FTS5 MATCH expression, already made safe.
-    match: str | None = None
+    #: Words that must all appear (each as a word prefix) in the clip's search entry.
+    words: tuple[str, ...] | None = None
     newest_first: bool = False
 
 
-def _search_ids(match: str) -> sa.TextClause:
+def _search_ids(conn: AsyncConnection, words: tuple[str, ...]) -> sa.TextClause:
+    """Clip ids whose entry holds every word as a prefix. Each word is quoted, so a
+    visitor's text is only ever searched for, never read as query syntax."""
+    if conn.dialect.name == "postgresql":
+        tsquery = " & ".join(f"'{word}':*" for word in words)
+        return sa.text(
+            "SELECT clip_id FROM clip_search WHERE document @@ to_tsquery('simple', :q)"
+        ).bindparams(q=tsquery)
+    match = " ".join(f'"{word}"*' for word in words)
     return sa.text("SELECT rowid FROM clip_search WHERE clip_search MATCH :match").bindparams(
         match=match
     )
+
+
+def search_key(conn: AsyncConnection) -> str:
+    """The search table's clip id column: FTS5 keys rows by ``rowid``."""
+    return "clip_id" if conn.dialect.name == "postgresql" else "rowid"
 
 
 async def timeline_rows(conn: AsyncConnection, query: TimelineQuery) -> list[ClipRow]:
@@ -150,10 +163,9 @@ async def timeline_rows(conn: AsyncConnection, query: TimelineQuery) -> list[Cli
             .where(clip_sessions.c.clip_id == clips.c.id, session_posts.c.post_id == query.post_id)
         )
         statement = statement.where(sa.or_(direct, through_session))
-    if query.match is not None:
-        statement = statement.where(
-            clips.c.id.in_(_search_ids(query.match).columns(rowid=sa.Integer))
-        )
+    if query.words:
+        found = _search_ids(conn, query.words).columns(sa.column("id", sa.Integer))
+        statement = statement.where(clips.c.id.in_(found))
     order = (at.desc(), clips.c.id.desc()) if query.newest_first else (at, clips.c.id)
     rows = await conn.execute(statement.order_by(*order).limit(query.limit))
     return [_clip(r) for r in rows]
@@ -309,15 +321,18 @@ async def post_in_festival(conn: AsyncConnection, festival_id: int, post_id: int
     return found.first() is not None
 
 
-# --- the full-text index (SQLite FTS5) --------------------------------------------------
-# The table is ``festival.db.tables.SEARCH_TABLE``, made by migration 0007.
+# --- the full-text index -----------------------------------------------------------------
+# The table is ``festival.db.tables.SEARCH_TABLE``, made by migration 0007: an FTS5 table
+# on SQLite, a table with a generated ``tsvector`` column and a GIN index on PostgreSQL.
 
 
 async def search_entry(conn: AsyncConnection, clip_id: int) -> str | None:
     """The transcript text indexed for a clip, or None when it has no entry."""
     row = (
         await conn.execute(
-            sa.text("SELECT transcript FROM clip_search WHERE rowid = :id").bindparams(id=clip_id)
+            sa.text(
+                f"SELECT transcript FROM clip_search WHERE {search_key(conn)} = :id"
+            ).bindparams(id=clip_id)
         )
     ).first()
     return None if row is None else str(row[0])
@@ -329,14 +344,16 @@ async def search_put(
     await search_delete(conn, clip_id)
     await conn.execute(
         sa.text(
-            "INSERT INTO clip_search (rowid, title, credits, transcript) "
+            f"INSERT INTO clip_search ({search_key(conn)}, title, credits, transcript) "
             "VALUES (:id, :title, :credits, :transcript)"
         ).bindparams(id=clip_id, title=title, credits=credits, transcript=transcript)
     )
 
 
 async def search_delete(conn: AsyncConnection, clip_id: int) -> None:
-    await conn.execute(sa.text("DELETE FROM clip_search WHERE rowid = :id").bindparams(id=clip_id))
+    await conn.execute(
+        sa.text(f"DELETE FROM clip_search WHERE {search_key(conn)} = :id").bindparams(id=clip_id)
+    )
 
 
 async def search_clear(conn: AsyncConnection) -> None:
@@ -345,7 +362,8 @@ async def search_clear(conn: AsyncConnection) -> None:
 
 async def search_ids(conn: AsyncConnection) -> list[int]:
     """The clip ids the index has entries for (for festival fsck)."""
-    rows = await conn.execute(sa.text("SELECT rowid FROM clip_search ORDER BY rowid"))
+    key = search_key(conn)
+    rows = await conn.execute(sa.text(f"SELECT {key} FROM clip_search ORDER BY {key}"))
     return [int(r[0]) for r in rows]
 
 
@@ -362,7 +380,7 @@ async def unindexed_clip_exists(conn: AsyncConnection) -> bool:
         sa.text(
             "SELECT 1 FROM clip_consents JOIN clips ON clips.id = clip_consents.clip_id "
             "WHERE clips.withdrawn_at IS NULL "
-            "AND clip_consents.clip_id NOT IN (SELECT rowid FROM clip_search) LIMIT 1"
+            f"AND clip_consents.clip_id NOT IN (SELECT {search_key(conn)} FROM clip_search) LIMIT 1"
         )
     )
     return found.first() is not None

@@ -27,16 +27,15 @@ MAX_TERMS = 12
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def match_expression(text: str) -> str | None:
-    """A safe FTS5 query for what someone typed: every word must appear, as a prefix.
+def search_words(text: str) -> tuple[str, ...] | None:
+    """The words of what someone typed, each to be found as a prefix.
 
-    Each word is quoted, so FTS5's own syntax (AND, NEAR, quotes, column filters) typed
-    by a visitor is searched for as plain words instead of failing.
+    Only runs of letters and digits are kept, so full-text syntax typed by a visitor
+    (AND, NEAR, quotes, column filters, ``&``, ``:*``) is searched for as plain words
+    instead of failing or changing the query.
     """
-    words = _WORD.findall(text.lower())[:MAX_TERMS]
-    if not words:
-        return None
-    return " ".join(f'"{word}"*' for word in words)
+    words = tuple(_WORD.findall(text.lower())[:MAX_TERMS])
+    return words or None
 
 
 async def index_clip(conn: AsyncConnection, clip_id: int, transcript: str | None = None) -> None:

@@ -293,8 +293,8 @@ async def timeline(
         starts = ends = None
         if filters.day is not None:
             starts, ends = _day_bounds(festival, filters.day)
-        match = search.match_expression(filters.q) if filters.q else None
-        if filters.q and match is None:
+        words = search.search_words(filters.q) if filters.q else None
+        if filters.q and words is None:
             rows: list[ClipRow] = []
         else:
             rows = await queries.timeline_rows(
@@ -310,7 +310,7 @@ async def timeline(
                     session_id=filters.session,
                     track=filters.track,
                     post_id=filters.post,
-                    match=match,
+                    words=words,
                 ),
             )
         more = len(rows) > limit

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from litestar.testing import AsyncTestClient
 
 from festival.app import create_app
 from festival.clips.service import sweep_scratch
 from festival.db.tables import clips, jobs
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.clips.helpers import TUS, create, path_of, send
 from tests.crew.helpers import Crew
 from tests.media import clips as make
@@ -32,7 +32,7 @@ async def test_head_after_a_crash_at_the_last_byte_makes_and_processes_the_clip(
     settings: Settings, staff_headers: dict[str, str], video: bytes, lost: str
 ) -> None:
     app = create_app(settings)
-    async with AsyncTestClient(app, base_url=BASE) as client:
+    async with AppClient(app, base_url=BASE) as client:
         crew = await Crew(client, staff_headers).setup()
         auth = (await crew.volunteer("ada@crew.test", name="Ada"))["headers"]
         path = path_of(await create(client, auth, len(video)))
@@ -65,7 +65,7 @@ async def test_a_killed_renditions_scratch_folder_is_swept_at_start(
     dead.mkdir(parents=True)
     (dead / "web.mp4").write_bytes(b"half a rendition")
     app = create_app(settings)
-    async with AsyncTestClient(app, base_url=BASE) as client:
+    async with AppClient(app, base_url=BASE) as client:
         crew = await Crew(client, staff_headers).setup()
         auth = (await crew.volunteer("ada@crew.test", name="Ada"))["headers"]
         path = path_of(await create(client, auth, len(video)))

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import anyio
 import pytest
-from litestar.testing import AsyncTestClient
 
 from festival.app import create_app
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.clips.helpers import TUS, Client, create, path_of, send
 from tests.crew.helpers import Crew
 from tests.media import clips as make
@@ -37,7 +37,7 @@ async def _half_sent(
     """The first app: a volunteer starts an upload and sends its first half; then the
     app shuts down. Returns the volunteer's headers, the upload's path and its file."""
     first = create_app(settings)
-    async with AsyncTestClient(first, base_url=BASE) as client:
+    async with AppClient(first, base_url=BASE) as client:
         crew = await Crew(client, staff).setup()
         auth = (await crew.volunteer("ada@crew.test", name="Ada"))["headers"]
         path = path_of(await create(client, auth, len(video)))
@@ -63,7 +63,7 @@ async def _finish_on_a_new_app(
     ``left_over`` is how many unacknowledged bytes a crash left in the partial file."""
     half = len(video) // 2
     second = create_app(settings)
-    async with AsyncTestClient(second, base_url=BASE) as client:
+    async with AppClient(second, base_url=BASE) as client:
         assert await _offset(client, auth, path) == half, "HEAD after the restart"
         on_disk = (await anyio.Path(partial).stat()).st_size
         assert on_disk == half + left_over, "HEAD changes nothing on disk"

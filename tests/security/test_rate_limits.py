@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 import httpx
 import sqlalchemy as sa
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from festival.app import create_app
 from festival.consent.routes import TOKEN_ATTEMPTS, TOKEN_WINDOW
@@ -19,6 +18,7 @@ from festival.crew.service import INVITE_ATTEMPTS, INVITE_WINDOW
 from festival.db.engine import Database
 from festival.db.tables import sign_in_failures
 from festival.settings import Settings
+from tests.app_client import AppClient
 from tests.clips.helpers import Client
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD
 from tests.security.helpers import World
@@ -138,7 +138,7 @@ async def test_wrong_passwords_are_throttled_and_every_instance_knows(
         assert_throttled(refused, settings.sign_in_window)
         assert "festival_session" not in guesser.cookies
         # Another instance of the service, on the same database, refuses as well.
-        async with AsyncTestClient(create_app(settings), base_url="http://festival.test") as other:
+        async with AppClient(create_app(settings), base_url="http://festival.test") as other:
             assert_throttled(
                 await sign_in(other, STAFF_EMAIL, STAFF_PASSWORD), settings.sign_in_window
             )

@@ -73,26 +73,25 @@ def upgrade() -> None:
     )
     op.execute("INSERT INTO public_changes (id, version) VALUES (1, 0)")
     dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        # Statement-level and without conditions (PostgreSQL allows no subqueries in a
-        # trigger's WHEN): more pages are built again than need be, never fewer.
-        op.execute(
-            "CREATE FUNCTION bump_public_changes() RETURNS trigger LANGUAGE plpgsql AS $$ "
-            "BEGIN UPDATE public_changes SET version = version + 1 WHERE id = 1; "
-            "RETURN NULL; END $$"
-        )
+    bump = "UPDATE public_changes SET version = version + 1 WHERE id = 1;"
     for table in TABLES:
         for event in EVENTS:
             name = f"bump_public_on_{event}_{table}"
+            when = WHEN.get((table, event))
             if dialect == "postgresql":
+                # PostgreSQL allows no subquery in a trigger's WHEN, so the condition
+                # moves into the trigger's function, one function per trigger.
+                body = f"IF {when} THEN {bump} END IF;" if when else bump
+                op.execute(
+                    f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                    f"BEGIN {body} RETURN NULL; END $$"
+                )
                 op.execute(
                     f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} "
-                    "FOR EACH STATEMENT EXECUTE FUNCTION bump_public_changes()"
+                    f"FOR EACH ROW EXECUTE FUNCTION {name}()"
                 )
             else:
-                when = WHEN.get((table, event))
                 condition = f"WHEN {when} " if when else ""
-                bump = "UPDATE public_changes SET version = version + 1 WHERE id = 1;"
                 op.execute(
                     f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} "
                     f"FOR EACH ROW {condition}BEGIN {bump} END"
@@ -103,10 +102,10 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for table in TABLES:
         for event in EVENTS:
-            op.execute(
-                f"DROP TRIGGER IF EXISTS bump_public_on_{event}_{table}"
-                + (f" ON {table}" if dialect == "postgresql" else "")
-            )
-    if dialect == "postgresql":
-        op.execute("DROP FUNCTION IF EXISTS bump_public_changes()")
+            name = f"bump_public_on_{event}_{table}"
+            if dialect == "postgresql":
+                op.execute(f"DROP TRIGGER IF EXISTS {name} ON {table}")
+                op.execute(f"DROP FUNCTION IF EXISTS {name}()")
+            else:
+                op.execute(f"DROP TRIGGER IF EXISTS {name}")
     op.drop_table("public_changes")
