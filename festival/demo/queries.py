@@ -55,12 +55,8 @@ async def insert_links(
 
 
 async def insert_search_entries(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Rows of ``id``, ``title``, ``credits`` and ``transcript``."""
     if rows:
-        await conn.execute(
-            sa.text(
-                f"INSERT INTO clip_search ({timeline_queries.search_key(conn)}, title, credits, "
-                "transcript) "
-                "VALUES (:id, :title, :credits, :transcript)"
-            ),
-            list(rows),
-        )
+        table, key = timeline_queries.search_rows(conn)
+        entries = [{key: r["id"], **{k: v for k, v in r.items() if k != "id"}} for r in rows]
+        await conn.execute(sa.insert(table), entries)

@@ -17,6 +17,8 @@ from festival.clips.schemas import ClipRow
 from festival.consent.queries import publicly_visible
 from festival.consent.schemas import Scope
 from festival.db.tables import (
+    SEARCH_TABLE,
+    clip_consents,
     clip_posts,
     clip_sessions,
     clips,
@@ -98,23 +100,34 @@ class TimelineQuery(msgspec.Struct, frozen=True):
     newest_first: bool = False
 
 
-def _search_ids(conn: AsyncConnection, words: tuple[str, ...]) -> sa.TextClause:
-    """Clip ids whose entry holds every word as a prefix. Each word is quoted, so a
-    visitor's text is only ever searched for, never read as query syntax."""
-    if conn.dialect.name == "postgresql":
-        tsquery = " & ".join(f"'{word}':*" for word in words)
-        return sa.text(
-            "SELECT clip_id FROM clip_search WHERE document @@ to_tsquery('simple', :q)"
-        ).bindparams(q=tsquery)
-    match = " ".join(f'"{word}"*' for word in words)
-    return sa.text("SELECT rowid FROM clip_search WHERE clip_search MATCH :match").bindparams(
-        match=match
+def search_table(conn: AsyncConnection) -> sa.TableClause:
+    """The search table as this engine has it: FTS5 keys its rows by ``rowid``, the
+    PostgreSQL table by ``clip_id``; the key is labelled ``clip_id`` either way."""
+    key = "clip_id" if conn.dialect.name == "postgresql" else "rowid"
+    return sa.table(
+        SEARCH_TABLE,
+        sa.column(key, sa.Integer),
+        sa.column("title", sa.Text),
+        sa.column("credits", sa.Text),
+        sa.column("transcript", sa.Text),
     )
 
 
-def search_key(conn: AsyncConnection) -> str:
-    """The search table's clip id column: FTS5 keys rows by ``rowid``."""
-    return "clip_id" if conn.dialect.name == "postgresql" else "rowid"
+def _search_key(table: sa.TableClause) -> sa.ColumnClause[int]:
+    return table.c.clip_id if "clip_id" in table.c else table.c.rowid
+
+
+def _search_ids(conn: AsyncConnection, words: tuple[str, ...]) -> sa.Select[int]:
+    """Clip ids whose entry holds every word as a prefix. Each word is quoted, so a
+    visitor's text is only ever searched for, never read as query syntax."""
+    table = search_table(conn)
+    if conn.dialect.name == "postgresql":
+        tsquery = " & ".join(f"'{word}':*" for word in words)
+        found = sa.text("document @@ to_tsquery('simple', :q)").bindparams(q=tsquery)
+    else:
+        match = " ".join(f'"{word}"*' for word in words)
+        found = sa.text("clip_search MATCH :match").bindparams(match=match)
+    return sa.select(_search_key(table)).where(found)
 
 
 async def timeline_rows(conn: AsyncConnection, query: TimelineQuery) -> list[ClipRow]:
@@ -164,8 +177,7 @@ async def timeline_rows(conn: AsyncConnection, query: TimelineQuery) -> list[Cli
         )
         statement = statement.where(sa.or_(direct, through_session))
     if query.words:
-        found = _search_ids(conn, query.words).columns(sa.column("id", sa.Integer))
-        statement = statement.where(clips.c.id.in_(found))
+        statement = statement.where(clips.c.id.in_(_search_ids(conn, query.words)))
     order = (at.desc(), clips.c.id.desc()) if query.newest_first else (at, clips.c.id)
     rows = await conn.execute(statement.order_by(*order).limit(query.limit))
     return [_clip(r) for r in rows]
@@ -328,42 +340,43 @@ async def post_in_festival(conn: AsyncConnection, festival_id: int, post_id: int
 
 async def search_entry(conn: AsyncConnection, clip_id: int) -> str | None:
     """The transcript text indexed for a clip, or None when it has no entry."""
-    row = (
-        await conn.execute(
-            sa.text(
-                f"SELECT transcript FROM clip_search WHERE {search_key(conn)} = :id"
-            ).bindparams(id=clip_id)
-        )
-    ).first()
+    table = search_table(conn)
+    found = await conn.execute(sa.select(table.c.transcript).where(_search_key(table) == clip_id))
+    row = found.first()
     return None if row is None else str(row[0])
+
+
+def search_rows(conn: AsyncConnection) -> tuple[sa.TableClause, str]:
+    """The search table and the name of its key column, for bulk inserts."""
+    table = search_table(conn)
+    return table, _search_key(table).name
 
 
 async def search_put(
     conn: AsyncConnection, clip_id: int, title: str, credits: str, transcript: str
 ) -> None:
     await search_delete(conn, clip_id)
+    table, key = search_rows(conn)
     await conn.execute(
-        sa.text(
-            f"INSERT INTO clip_search ({search_key(conn)}, title, credits, transcript) "
-            "VALUES (:id, :title, :credits, :transcript)"
-        ).bindparams(id=clip_id, title=title, credits=credits, transcript=transcript)
+        sa.insert(table).values(
+            {key: clip_id, "title": title, "credits": credits, "transcript": transcript}
+        )
     )
 
 
 async def search_delete(conn: AsyncConnection, clip_id: int) -> None:
-    await conn.execute(
-        sa.text(f"DELETE FROM clip_search WHERE {search_key(conn)} = :id").bindparams(id=clip_id)
-    )
+    table = search_table(conn)
+    await conn.execute(sa.delete(table).where(_search_key(table) == clip_id))
 
 
 async def search_clear(conn: AsyncConnection) -> None:
-    await conn.execute(sa.text("DELETE FROM clip_search"))
+    await conn.execute(sa.delete(search_table(conn)))
 
 
 async def search_ids(conn: AsyncConnection) -> list[int]:
     """The clip ids the index has entries for (for festival fsck)."""
-    key = search_key(conn)
-    rows = await conn.execute(sa.text(f"SELECT {key} FROM clip_search ORDER BY {key}"))
+    key = _search_key(search_table(conn))
+    rows = await conn.execute(sa.select(key).order_by(key))
     return [int(r[0]) for r in rows]
 
 
@@ -376,12 +389,12 @@ async def clip_ids_to_index(conn: AsyncConnection) -> list[int]:
 
 async def unindexed_clip_exists(conn: AsyncConnection) -> bool:
     """True when a clip with a consent has no search entry (after an upgrade or a restore)."""
+    indexed = sa.select(_search_key(search_table(conn)))
     found = await conn.execute(
-        sa.text(
-            "SELECT 1 FROM clip_consents JOIN clips ON clips.id = clip_consents.clip_id "
-            "WHERE clips.withdrawn_at IS NULL "
-            f"AND clip_consents.clip_id NOT IN (SELECT {search_key(conn)} FROM clip_search) LIMIT 1"
-        )
+        sa.select(sa.literal(1))
+        .select_from(clip_consents.join(clips, clips.c.id == clip_consents.c.clip_id))
+        .where(clips.c.withdrawn_at.is_(None), clip_consents.c.clip_id.not_in(indexed))
+        .limit(1)
     )
     return found.first() is not None
 
