@@ -30,12 +30,14 @@ run: $(PY_STAMP) $(NODE_STAMP)
 	$(BIN)/festival demo
 	$(BIN)/festival serve --host $(HOST) --port $(PORT)
 
-# Two test processes: every test has its own app and database, so they run side by side,
-# and the suite takes about 10 minutes on 2 cores instead of 16.
+# Two test processes: every test has its own app and database, so they run side by side.
 TEST_WORKERS ?= 2
 
+# The whole suite runs twice: on SQLite, then on PostgreSQL (a throwaway cluster the
+# tests start and remove themselves).
 test: $(PY_STAMP) $(NODE_STAMP) system-packages
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --engine sqlite
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --engine postgresql
 
 test-fast: $(PY_STAMP)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not browser and not slow"
