@@ -54,6 +54,7 @@ from festival.programme.routes import ProgrammeController, ProgrammeExports
 from festival.programme.staff_pages import StaffProgrammePages
 from festival.security import RefuseControlCharacters, add_security_headers
 from festival.settings import Settings
+from festival.storage import open_store
 from festival.timeline.cache import Public, PublicCache
 from festival.timeline.output_routes import (
     InterviewFeeds,
@@ -61,7 +62,6 @@ from festival.timeline.output_routes import (
     PlayerPages,
 )
 from festival.timeline.routes import TimelineController, TimelinePages
-from media.storage import LocalStore
 from media.tus import TusEngine
 
 HERE = Path(__file__).parent
@@ -82,7 +82,7 @@ def _templates(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
 
 def build_clip_services(settings: Settings, db: Database, jobs: Jobs) -> ClipServices:
     """The media store, the tus engine over it, and the clip jobs."""
-    store = LocalStore(settings.media_root)
+    store = open_store(settings, db)
     engine = TusEngine(
         store,
         DatabaseStates(db),

@@ -42,6 +42,15 @@ def _sqlite_path(url: str) -> Path:
     return Path(url.split(":///", 1)[1])
 
 
+def _local_media(settings: Settings) -> Path:
+    if settings.media_in_s3:
+        raise SettingsError(
+            "FESTIVAL_MEDIA_URL: festival backup and restore copy a file:// media folder; "
+            "back up an S3 bucket with the store's own tools (versioning, replication)"
+        )
+    return settings.media_root
+
+
 def _copy_database(source: Path, target: Path) -> None:
     tmp = target.with_suffix(".tmp")
     with sqlite3.connect(source) as live, sqlite3.connect(tmp) as copy:
@@ -98,13 +107,13 @@ def _copy_file(source: Path, target: Path) -> None:
 def backup(settings: Settings, destination: Path, *, media: bool = False) -> Manifest:
     """Write ``festival.db``, the secret key (if the data directory keeps it) and
     ``media-manifest.json`` into ``destination``; with ``media``, the objects too."""
+    root = _local_media(settings)
     destination.mkdir(parents=True, exist_ok=True)
     _copy_database(_sqlite_path(settings.database_url), destination / "festival.db")
     secret = settings.data_dir / KEY_FILE
     if secret.exists():
         _copy_file(secret, destination / KEY_FILE)
         (destination / KEY_FILE).chmod(0o600)
-    root = settings.media_root
     objects = []
     for path in _visible(root):
         key = path.relative_to(root).as_posix()
@@ -133,6 +142,7 @@ def restore(settings: Settings, source: Path) -> Restored:
     """Put the backup in ``source`` in place for ``settings`` (a fresh data directory)
     and check the media store against its manifest."""
     target = _sqlite_path(settings.database_url)
+    root = _local_media(settings)
     if not (source / "festival.db").is_file() or not (source / MANIFEST).is_file():
         raise SettingsError(
             f"{source} is not a festival backup: it needs festival.db and {MANIFEST}"
@@ -150,7 +160,6 @@ def restore(settings: Settings, source: Path) -> Restored:
         # nothing has used that one yet, and links people hold were signed with the old.
         _copy_file(source / KEY_FILE, settings.data_dir / KEY_FILE)
         (settings.data_dir / KEY_FILE).chmod(0o600)
-    root = settings.media_root
     root.mkdir(parents=True, exist_ok=True)
     copied = 0
     saved = source / "media"

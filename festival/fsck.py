@@ -45,6 +45,7 @@ from festival.db import job_queries
 from festival.jobs import Jobs
 from festival.timeline import queries as timeline_queries
 from festival.timeline import search
+from media.s3 import S3Store
 from media.storage import LocalStore
 from media.tus import UploadState
 
@@ -141,7 +142,7 @@ async def _leftovers(check: _Check) -> None:
                 repaired=remove,
             )
         )
-    if isinstance(services.store, LocalStore):
+    if isinstance(services.store, LocalStore | S3Store):
         for path in await services.store.sweep_temporaries(remove=remove):
             check.findings.append(
                 Finding(
@@ -340,6 +341,9 @@ async def _orphans(
 
 
 async def _older_than(services: ClipServices, key: str, cutoff: datetime) -> bool:
+    if isinstance(services.store, S3Store):
+        modified = await services.store.modified_at(key)
+        return modified is not None and modified <= cutoff
     if not isinstance(services.store, LocalStore):
         return True
     path = services.store.path_for(key)

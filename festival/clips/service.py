@@ -58,6 +58,7 @@ from media.errors import MediaError
 from media.posters import make_poster
 from media.probe import probe
 from media.renditions import make_web_rendition
+from media.s3 import S3Store
 from media.storage import LocalStore, Store
 from media.tus import REQUIRED_METADATA, TusEngine, UploadState, check_creation, safe_filename
 
@@ -453,7 +454,7 @@ async def expire_uploads(services: ClipServices) -> list[str]:
         log.info("removed %d abandoned uploads", len(removed))
     # The same sweep clears what a killed process left half-made (this job runs at start).
     swept = len(await asyncio.to_thread(sweep_scratch, services.work_dir))
-    if isinstance(services.store, LocalStore):
+    if isinstance(services.store, LocalStore | S3Store):
         swept += len(await services.store.sweep_temporaries())
     if swept:
         log.info("removed %d things a stopped process left part-made", swept)
