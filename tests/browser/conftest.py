@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import socket
 import threading
 import time
@@ -19,7 +18,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from festival.app import create_app
 from festival.settings import Settings
-from tests.conftest import make_settings
+from tests.conftest import NewDatabase, make_settings
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
@@ -37,13 +36,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 class LiveServer:
     """The real app on a real socket, in a thread with its own event loop."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         # Links, feeds and calendars name the base URL, so it points at this server.
-        self.settings: Settings = make_settings(data_dir, base_url=self.url, run_jobs="true")
+        self.settings: Settings = make_settings(
+            data_dir, base_url=self.url, run_jobs="true", database_url=database_url
+        )
         config = uvicorn.Config(create_app(self.settings), log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -67,12 +68,10 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path: Path, migrated_db: Path) -> Iterator[LiveServer]:
-    """A fresh app and database file on a real port, for one test."""
+def live_server(tmp_path: Path, new_database: NewDatabase) -> Iterator[LiveServer]:
+    """A fresh app and database on a real port, for one test."""
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    server = LiveServer(data_dir).start()
+    server = LiveServer(data_dir, new_database(data_dir)).start()
     yield server
     server.stop()
 

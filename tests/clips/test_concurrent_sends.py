@@ -17,20 +17,16 @@ from festival.programme.schemas import FestivalIn
 from festival.programme.service import create_festival
 from tests.browser.conftest import LiveServer
 from tests.clips.helpers import OCTETS, TUS, metadata
-from tests.conftest import run_async
+from tests.conftest import NewDatabase, run_async
 
 pytestmark = pytest.mark.slow
 SIZE = 8 * 1024 * 1024
 
 
 @pytest.fixture
-def server(tmp_path: Path, migrated_db: Path) -> Iterator[LiveServer]:
-    import shutil
-
+def server(tmp_path: Path, new_database: NewDatabase) -> Iterator[LiveServer]:
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    live = LiveServer(data_dir).start()
+    live = LiveServer(data_dir, new_database(data_dir)).start()
     yield live
     live.stop()
 

@@ -25,7 +25,7 @@ from festival.db.engine import Database
 from festival.programme import service as programme
 from festival.programme.schemas import FestivalIn, RoomIn, VenueIn
 from tests.browser.conftest import LiveServer
-from tests.conftest import run_async
+from tests.conftest import NewDatabase, run_async
 from tests.media import clips as make
 
 pytestmark = pytest.mark.slow
@@ -123,11 +123,9 @@ def wait_for_clip(base_url: str, token: str, *, ready: bool, timeout: float = 60
 
 
 @pytest.fixture
-def server(tmp_path: Path, migrated_db: Path) -> Iterator[LiveServer]:
+def server(tmp_path: Path, new_database: NewDatabase) -> Iterator[LiveServer]:
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    live = LiveServer(data_dir).start()
+    live = LiveServer(data_dir, new_database(data_dir)).start()
     yield live
     live.stop()
 

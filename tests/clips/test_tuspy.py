@@ -15,7 +15,6 @@ sent and the requests made are the same.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import socket
 import time
 from collections.abc import Iterator
@@ -36,7 +35,7 @@ from festival.db.engine import Database
 from festival.programme.schemas import FestivalIn
 from festival.programme.service import create_festival
 from tests.browser.conftest import LiveServer
-from tests.conftest import run_async
+from tests.conftest import NewDatabase, run_async
 from tests.media import clips as make
 
 pytestmark = pytest.mark.slow
@@ -48,11 +47,9 @@ TUS = {"Tus-Resumable": "1.0.0"}
 
 
 @pytest.fixture
-def server(tmp_path: Path, migrated_db: Path) -> Iterator[LiveServer]:
+def server(tmp_path: Path, new_database: NewDatabase) -> Iterator[LiveServer]:
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    live = LiveServer(data_dir).start()
+    live = LiveServer(data_dir, new_database(data_dir)).start()
     yield live
     live.stop()
 
