@@ -21,6 +21,8 @@ from tests.crew.helpers import Crew
 from tests.media import clips as make
 from tests.s3_server import SeaweedS3
 
+pytestmark = pytest.mark.slow  # starts SeaweedFS and processes a video: several seconds
+
 
 @pytest.fixture
 def settings(tmp_path: Path, new_database: NewDatabase, s3_media: dict[str, str]) -> Settings:

@@ -51,7 +51,12 @@ def make_s3_store(
     )
 
 
-@pytest.fixture(params=["local", "s3"])
+# SeaweedFS tests are marked slow: each is quick, but together they add about ten
+# seconds (a bucket per test), which `make test-fast` leaves out.
+slow = pytest.mark.slow
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=slow)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> AnyStore:
     if request.param == "local":
         return LocalStore(tmp_path / "media")
@@ -542,6 +547,7 @@ async def raw_objects(server: SeaweedS3, bucket: str) -> list[str]:
     return sorted(meta["path"] for meta in listed)
 
 
+@slow
 async def test_s3_an_upload_started_on_one_instance_is_resumed_on_another(
     s3_server: SeaweedS3, s3_bucket: str, tmp_path: Path
 ) -> None:
@@ -570,6 +576,7 @@ async def test_s3_an_upload_started_on_one_instance_is_resumed_on_another(
     assert await raw_objects(s3_server, s3_bucket) == [f"{PREFIX}/clips/1/original.mp4"]
 
 
+@slow
 async def test_s3_an_aborted_write_leaves_no_object_and_no_upload(
     s3_server: SeaweedS3, s3_bucket: str, s3_store: S3Store
 ) -> None:
@@ -586,6 +593,7 @@ async def test_s3_an_aborted_write_leaves_no_object_and_no_upload(
     assert await raw_objects(s3_server, s3_bucket) == [f"{PREFIX}/clips/1/web.mp4"]
 
 
+@slow
 async def test_s3_a_cancelled_big_write_aborts_its_upload(
     s3_server: SeaweedS3, s3_bucket: str, s3_store: S3Store
 ) -> None:
@@ -600,6 +608,7 @@ async def test_s3_a_cancelled_big_write_aborts_its_upload(
     assert await raw_objects(s3_server, s3_bucket) == []
 
 
+@slow
 async def test_s3_range_reads_across_part_boundaries(
     s3_server: SeaweedS3, s3_bucket: str, tmp_path: Path
 ) -> None:
@@ -616,7 +625,7 @@ async def test_s3_range_reads_across_part_boundaries(
     # Parts end where an append ends, or at the first chunk past 10 bytes.
     assert starts[:8] == [0, 1, 10, 20, 34, 45, 48, 62]
     assert len(starts) > 30
-    edges = sorted({0, 1, 5, 9, 10, 11, 19, 20, 21, 29, 30, 31, 44, 45, 46, 500, 511, 512, 600})
+    edges = [0, 1, 9, 10, 11, 20, 33, 34, 35, 62, 511, 512, 600]
     for start in edges:
         for stop in edges:
             if stop >= start:
@@ -625,6 +634,7 @@ async def test_s3_range_reads_across_part_boundaries(
     assert await collect(store, "originals/u", 505) == data[505:]
 
 
+@slow
 async def test_s3_list_shows_keys_and_hides_the_staging_parts(
     s3_server: SeaweedS3, s3_bucket: str, s3_store: S3Store
 ) -> None:
@@ -651,6 +661,7 @@ async def test_s3_list_shows_keys_and_hides_the_staging_parts(
     assert [k async for k in s3_store.list()] == ["clips/1/web.mp4", "originals/u1/more"]
 
 
+@slow
 async def test_s3_leftover_parts_are_ignored_then_cleared(
     s3_server: SeaweedS3, s3_bucket: str, s3_store: S3Store
 ) -> None:
@@ -667,6 +678,7 @@ async def test_s3_leftover_parts_are_ignored_then_cleared(
     assert await collect(s3_store, "originals/u") == b"0123456789abcdefghij!"
 
 
+@slow
 async def test_s3_truncate_mid_part_and_appending_to_finished_objects(
     s3_store: S3Store,
 ) -> None:
@@ -681,6 +693,7 @@ async def test_s3_truncate_mid_part_and_appending_to_finished_objects(
         await s3_store.truncate("clips/done", 0)
 
 
+@slow
 async def test_s3_a_finished_object_replaces_a_partial_one(
     s3_server: SeaweedS3, s3_bucket: str, s3_store: S3Store, tmp_path: Path
 ) -> None:
@@ -692,6 +705,7 @@ async def test_s3_a_finished_object_replaces_a_partial_one(
     assert await raw_objects(s3_server, s3_bucket) == [f"{PREFIX}/clips/1/captions.vtt"]
 
 
+@slow
 async def test_s3_modified_at_and_sweeping_dead_downloads(s3_store: S3Store) -> None:
     assert await s3_store.modified_at("clips/none") is None
     await s3_store.append("originals/u", chunks_of(b"x"), offset=0)
