@@ -67,7 +67,7 @@ import tempfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,7 @@ from media.storage import CHUNK_SIZE, ObjectLocked, Writer, check_key, check_pre
 
 if TYPE_CHECKING:
     from obstore import AsyncWritableFile, Bytes, GetOptions, ObjectMeta
-    from obstore.store import ClientConfig, S3Config
+    from obstore.store import ClientConfig, RetryConfig, S3Config
 
 __all__ = ["MULTIPART_SIZE", "PART_SIZE", "READ_WINDOW", "S3Store"]
 
@@ -106,8 +106,10 @@ READ_WINDOW = 1 * MiB
 DOWNLOAD_WINDOW = 8 * MiB
 """Bytes fetched per GET when copying an object whole (``open_path``, ``move``)."""
 
-COPY_LIMIT = 5 * 1024**3
-"""The largest object S3's CopyObject copies in one call; bigger ones are streamed."""
+COPY_LIMIT = 1024**3
+"""The largest object ``move`` copies inside S3 (CopyObject); bigger ones are streamed
+through in parts. S3 copies up to 5 GiB in one call, but that call must also finish
+within the client's request timeout."""
 
 STAGING = ".partial"
 """The folder, under the store's prefix, holding the parts of partial objects."""
@@ -178,8 +180,15 @@ class S3Store:
         client: ClientConfig = {"timeout": "120s", "connect_timeout": "5s"}
         if endpoint.startswith("http://"):
             client["allow_http"] = True
+        # obstore retries failed requests for up to 3 minutes by default; a phone waiting
+        # on a PATCH does better with an error after 30 s, and its tus client retries.
+        retry: RetryConfig = {"max_retries": 5, "retry_timeout": timedelta(seconds=30)}
         self._s3 = obstore.store.S3Store(
-            bucket, prefix=self.prefix or None, config=config, client_options=client
+            bucket,
+            prefix=self.prefix or None,
+            config=config,
+            client_options=client,
+            retry_config=retry,
         )
 
     @property
@@ -209,8 +218,9 @@ class S3Store:
             with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
                 await file.__aexit__(type(error), error, error.__traceback__)
             raise
-        # Shielded like LocalStore's rename: once the last part is sent, finishing is
-        # quick, and an upload half-completed by a cancellation would be left behind.
+        # Shielded, as LocalStore's rename is in effect: finishing sends what is still
+        # buffered (under one part) and completes the upload; cut off part-way, it would
+        # leave an incomplete upload behind and the caller unsure whether ``key`` changed.
         with anyio.CancelScope(shield=True):
             await file.close()
         await self._drop_parts(key)
