@@ -11,8 +11,10 @@ import pytest
 from litestar import Litestar
 
 from festival.db.engine import Database
+from festival.db.locks import AdvisoryLocks
 from festival.health import check
 from festival.settings import Settings
+from media.locks import FileLocks
 from media.s3 import S3Store
 from tests.clips.helpers import Client, create, path_of, send
 from tests.conftest import NewDatabase, make_settings
@@ -49,9 +51,12 @@ async def test_an_upload_lives_in_s3_from_first_byte_to_withdrawal(
     s3_server: SeaweedS3,
     s3_bucket: str,
     tmp_path: Path,
+    engine: str,
 ) -> None:
     store = app.state.clips.store
     assert isinstance(store, S3Store) and store.url == f"s3://{s3_bucket}/media"
+    # Writers on several machines agree through PostgreSQL; on one, through flock.
+    assert isinstance(store.locks, AdvisoryLocks if engine == "postgresql" else FileLocks)
     assert (await client.get("/health")).json() == {
         "status": "ok",
         "database": "ok",
