@@ -1,5 +1,5 @@
-"""The ``festival`` command: serve, worker, migrate, demo, create-staff, api-token,
-invite-volunteer, backup, restore, fsck."""
+"""The ``festival`` command: serve, worker, migrate-storage, migrate, demo, create-staff,
+api-token, invite-volunteer, backup, restore, fsck."""
 
 from __future__ import annotations
 
@@ -73,6 +73,47 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         await run_worker(settings, stop, grace=args.grace)
 
     asyncio.run(run())
+    return 0
+
+
+def _migrate_storage(settings: Settings, args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from festival.migrate_storage import (
+        MigrationFailed,
+        MigrationRefused,
+        migrate_storage,
+        target_settings,
+    )
+
+    if not (args.to or args.to_database or args.to_media):
+        print(
+            "festival: say where to move to: --to FILE, --to-database URL or --to-media URL.",
+            file=sys.stderr,
+        )
+        return 2
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        target = target_settings(
+            settings,
+            os.environ,
+            env_file=Path(args.to) if args.to else None,
+            database_url=args.to_database,
+            media_url=args.to_media,
+        )
+        report = asyncio.run(migrate_storage(settings, target, say=say))
+    except MigrationRefused as error:
+        print(f"festival: {error}", file=sys.stderr)
+        return 2
+    except MigrationFailed as error:
+        print(f"festival: {error}", file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line)
     return 0
 
 
@@ -291,6 +332,37 @@ def parser() -> argparse.ArgumentParser:
         "if not): a health check for a worker's container",
     )
     worker.set_defaults(run=_worker)
+
+    moved = commands.add_parser(
+        "migrate-storage",
+        help="copy the festival's database and media to other settings (PostgreSQL, S3)",
+        description="Move the festival from the current settings (the environment) to "
+        "another database and media store: stop the service, run this, then start the "
+        "service on the target settings. Every row and every media object is copied, "
+        "counts and SHA-256 checksums are checked, and the source is left untouched. The "
+        "target database must hold no data; it is migrated first. A target sharing the "
+        "source's database (or media store) copies only the media (or only the database).",
+    )
+    moved.add_argument(
+        "--to",
+        metavar="FILE",
+        help="the target's settings as FESTIVAL_NAME=value lines, like a deployment's env "
+        "file (blank lines and # comments allowed); FESTIVAL_DATA_DIR defaults to the "
+        "source's",
+    )
+    moved.add_argument(
+        "--to-database",
+        metavar="URL",
+        help="the target database (postgresql+asyncpg://... or sqlite+aiosqlite:///...), "
+        "instead of the one in --to or the source's",
+    )
+    moved.add_argument(
+        "--to-media",
+        metavar="URL",
+        help="the target media store (s3://bucket/prefix or file:///path), instead of the "
+        "one in --to or the source's",
+    )
+    moved.set_defaults(run=_migrate_storage)
 
     commands.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
         run=_migrate
