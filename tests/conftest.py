@@ -13,6 +13,7 @@ import concurrent.futures
 import inspect
 import os
 import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
@@ -214,3 +215,91 @@ def staff_headers(staff_token: str) -> dict[str, str]:
 @pytest.fixture
 def repo_root() -> Iterator[Path]:
     yield Path(__file__).resolve().parents[1]
+
+
+class Databases:
+    """Databases for fixtures of any scope: fresh ones like :func:`new_database` makes,
+    and copies of one a fixture has filled (a seeded world, copied for each test or each
+    Hypothesis example).
+
+    On SQLite a database is the file ``festival.db`` in its data folder, copied with
+    SQLite's backup API (which reads a consistent database, write-ahead log included). On
+    PostgreSQL it is a database in the test cluster, copied with ``CREATE DATABASE ...
+    TEMPLATE`` (PostgreSQL refuses while anyone is connected to the source, so close the
+    apps and pools on it first); :meth:`drop` removes one, and any left are dropped when
+    the run ends.
+    """
+
+    def __init__(self, migrated_db: Path, postgres_template: str | None) -> None:
+        self._migrated_db = migrated_db
+        self._template = postgres_template
+        self._made: set[str] = set()
+
+    @property
+    def engine(self) -> str:
+        return "sqlite" if self._template is None else "postgresql"
+
+    def new(self, data_dir: Path) -> str:
+        """A fresh migrated database for ``data_dir``; its URL."""
+        return run_async(self.new_async(data_dir))
+
+    def copy(self, source_url: str, data_dir: Path) -> str:
+        """A copy of the database at ``source_url`` for ``data_dir``; its URL."""
+        return run_async(self.copy_async(source_url, data_dir))
+
+    def drop(self, url: str) -> None:
+        """Remove a PostgreSQL database made here (a SQLite file goes with its folder)."""
+        run_async(self.drop_async(url))
+
+    async def new_async(self, data_dir: Path) -> str:
+        if self._template is None:
+            return await self.copy_async(f"sqlite+aiosqlite:///{self._migrated_db}", data_dir)
+        return await self._create(self._template)
+
+    async def copy_async(self, source_url: str, data_dir: Path) -> str:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        if self._template is None:
+            target = data_dir / "festival.db"
+            await asyncio.to_thread(_sqlite_copy, Path(source_url.split(":///", 1)[1]), target)
+            return f"sqlite+aiosqlite:///{target}"
+        return await self._create(_database_name(source_url))
+
+    async def drop_async(self, url: str) -> None:
+        if self._template is None:
+            return
+        name = _database_name(url)
+        await postgres_server.drop_database(name)
+        self._made.discard(name)
+
+    async def _create(self, template: str) -> str:
+        name = f"test_{uuid.uuid4().hex}"
+        self._made.add(name)
+        return await postgres_server.create_database(name, template)
+
+    def drop_all(self) -> None:
+        for name in sorted(self._made):
+            run_async(postgres_server.drop_database(name))
+        self._made.clear()
+
+
+def _database_name(url: str) -> str:
+    return url.rsplit("/", 1)[1].split("?", 1)[0]
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    # Written through a connection, so apps already open on ``target`` see the copy.
+    source_conn = sqlite3.connect(source)
+    target_conn = sqlite3.connect(target)
+    try:
+        source_conn.backup(target_conn)
+    finally:
+        source_conn.close()
+        target_conn.close()
+
+
+@pytest.fixture(scope="session")
+def databases(migrated_db: Path, postgres_template: str | None) -> Iterator[Databases]:
+    """Make and copy databases from fixtures of any scope (see :class:`Databases`)."""
+    made = Databases(migrated_db, postgres_template)
+    yield made
+    made.drop_all()

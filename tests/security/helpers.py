@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from litestar import Litestar
 
+from festival.db.engine import Database
 from tests.clips.helpers import Client
 from tests.consent.helpers import token_of
 from tests.crew.helpers import SLUG, Crew
@@ -81,3 +83,27 @@ async def csrf_token(client: Client, page: str) -> str:
     found = CSRF_FIELD.search(response.text)
     assert found, f"no CSRF field on {page}: {response.status_code}"
     return found.group(1)
+
+
+async def every_row(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, each table's rows in a fixed order, with SQLite's
+    ``sqlite_sequence`` or PostgreSQL's sequences (as a table of name and last value), so
+    that even a row written and deleted again shows."""
+    async with db.read() as conn:
+        if db.dialect == "sqlite":
+            listed = "SELECT name FROM sqlite_master WHERE type = 'table'"
+        else:
+            listed = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        names = [name for (name,) in (await conn.exec_driver_sql(listed)).all()]
+        rows = {
+            name: [tuple(r) for r in await conn.exec_driver_sql(f'SELECT * FROM "{name}"')]
+            for name in names
+        }
+        if db.dialect == "postgresql":
+            sequences = await conn.execute(
+                sa.text(
+                    "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+                )
+            )
+            rows["pg_sequences"] = [tuple(r) for r in sequences]
+    return {name: sorted(found, key=repr) for name, found in rows.items()}

@@ -3,15 +3,11 @@ the form's token, whoever the cookie belongs to and whatever the path (pages or 
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-from typing import Any
-
 from litestar import Litestar
 
 from festival.settings import Settings
 from tests.clips.helpers import Client, sign_in_as_staff
-from tests.security.helpers import CSRF_REFUSAL, World, csrf_token
+from tests.security.helpers import CSRF_REFUSAL, World, csrf_token, every_row
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
@@ -23,18 +19,6 @@ def unsafe_routes(app: Litestar) -> list[tuple[str, str]]:
         for method in getattr(route, "methods", set())
         if method in UNSAFE
     )
-
-
-def snapshot(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, straight from the database file."""
-    path = Path(settings.database_url.removeprefix("sqlite+aiosqlite:///"))
-    with sqlite3.connect(path) as conn:
-        tables = [
-            name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-        ]
-        return {
-            t: sorted(conn.execute(f'SELECT * FROM "{t}"').fetchall(), key=repr) for t in tables
-        }
 
 
 async def refused_without_token(
@@ -53,28 +37,28 @@ async def refused_without_token(
 
 
 async def test_staff_cookie_without_the_token_changes_nothing_anywhere(
-    client: Client, app: Litestar, world: World, settings: Settings
+    client: Client, app: Litestar, world: World
 ) -> None:
     await sign_in_as_staff(client)
     assert "festival_session" in client.cookies
     routes = unsafe_routes(app)
     assert len(routes) > 100
-    before = snapshot(settings)
+    before = await every_row(app.state.db)
     await refused_without_token(client, world, routes)
-    assert snapshot(settings) == before
+    assert await every_row(app.state.db) == before
     # The cookie still works for reading: the refusals were about the token alone.
     assert (await client.get("/api/v1/me")).json()["kind"] == "staff"
 
 
 async def test_volunteer_cookie_without_the_token_changes_nothing(
-    client: Client, app: Litestar, world: World, settings: Settings
+    client: Client, app: Litestar, world: World
 ) -> None:
     opened = await client.get(f"/volunteers/invite/{world.volunteer['token']}")
     assert opened.status_code == 200 and "festival_session" in client.cookies
     routes = [r for r in unsafe_routes(app) if "volunteer" in r[1] or "uploads" in r[1]]
-    before = snapshot(settings)
+    before = await every_row(app.state.db)
     await refused_without_token(client, world, routes)
-    assert snapshot(settings) == before
+    assert await every_row(app.state.db) == before
 
 
 async def test_with_the_token_every_cookie_request_gets_past_the_check(
