@@ -314,8 +314,9 @@ def parser() -> argparse.ArgumentParser:
         help="run the background jobs (media, mail, deletions, sweeps) until SIGTERM",
         description="Run background jobs: probing, posters and renditions of uploaded clips, "
         "mail, deletions and sweeps. Migrates first. Start as many as you like beside app "
-        "instances that have FESTIVAL_RUN_JOBS=false; each job runs once. SIGTERM or Ctrl-C "
-        "stops claiming jobs and lets the job in hand finish; a second one stops at once.",
+        "instances that have FESTIVAL_RUN_JOBS=false; each job goes to one of them. SIGTERM "
+        "or Ctrl-C stops claiming jobs and lets the job in hand finish; a second one stops "
+        "at once.",
     )
     worker.add_argument(
         "--grace",
