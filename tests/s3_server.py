@@ -204,6 +204,10 @@ class SeaweedS3:
             # volume per bucket (buckets are deleted after each test in any case).
             "-master.volumeSizeLimitMB=64",
             "-volume.preStopSeconds=0",
+            # Unix sockets in our folder, not in /tmp where they would stay (the gRPC ones
+            # cannot be moved: stop() removes them).
+            f"-filer.localSocket={data / 'filer.sock'}",
+            f"-s3.localSocket={data / 's3.sock'}",
         ]
         self.ports = ports
         self.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
@@ -248,10 +252,19 @@ class SeaweedS3:
             except subprocess.TimeoutExpired:
                 self._kill()
         self._process = None
+        self._remove_sockets()
         self._http.close()
         if self._folder is not None:
             self._folder.cleanup()
             self._folder = None
+
+    def _remove_sockets(self) -> None:
+        """The S3 gateway and the admin server put their gRPC sockets in /tmp whatever
+        TMPDIR says, and leave them there; remove those of this server's ports."""
+        for port in self.ports.values():
+            for path in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+                if path.is_socket():
+                    path.unlink(missing_ok=True)
 
     def _kill(self) -> None:
         process = self._process
