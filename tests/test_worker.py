@@ -8,7 +8,6 @@ import asyncio
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ from festival.jobs import Jobs
 from festival.settings import Settings
 from festival.worker import work_until
 from tests.clips.helpers import create, path_of, send
-from tests.conftest import make_settings
+from tests.conftest import NewDatabase, make_settings
 from tests.crew.helpers import Crew
 from tests.media import clips as make
 
@@ -37,19 +36,30 @@ SECRET = "worker-test-secret-" + "x" * 40
 CLIPS = 3
 
 
-def _env(data_dir: Path) -> dict[str, str]:
+def _env(data_dir: Path, database_url: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
     env.update(
         FESTIVAL_DATA_DIR=str(data_dir),
         FESTIVAL_BASE_URL="http://festival.test",
         FESTIVAL_SECRET_KEY=SECRET,
     )
+    if database_url:
+        env["FESTIVAL_DATABASE_URL"] = database_url
     return env
 
 
-def _rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(data_dir / "festival.db") as conn:
-        return conn.execute(sql).fetchall()
+def _rows(database_url: str, sql: str) -> list[tuple[Any, ...]]:
+    """What the workers left in the database, read from outside as an operator would."""
+
+    async def read() -> list[tuple[Any, ...]]:
+        db = Database.open(database_url)
+        try:
+            async with db.read() as conn:
+                return [tuple(row) for row in await conn.execute(sa.text(sql))]
+        finally:
+            await db.close()
+
+    return asyncio.run(read())
 
 
 async def _upload_clips(settings: Settings, videos: list[bytes]) -> None:
@@ -119,42 +129,43 @@ def test_worker_check_says_whether_the_database_and_media_answer(
 
 @pytest.mark.slow
 def test_two_workers_process_uploads_once_each_and_stop_on_sigterm(
-    tmp_path: Path, migrated_db: Path
+    tmp_path: Path, new_database: NewDatabase
 ) -> None:
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    settings = make_settings(data_dir, secret_key=SECRET)
+    url = new_database(data_dir)  # SQLite or PostgreSQL, as the run asks
+    settings = make_settings(data_dir, secret_key=SECRET, database_url=url)
     videos = [
         make.portrait_h264_mp4(tmp_path / f"phone-{n}.mp4", seconds=1 + n).read_bytes()
         for n in range(CLIPS)
     ]
     asyncio.run(_upload_clips(settings, videos))
-    assert _rows(data_dir, "SELECT state FROM clips") == [("processing",)] * CLIPS
+    assert _rows(url, "SELECT state FROM clips") == [("processing",)] * CLIPS
     assert _rows(
-        data_dir, "SELECT count(*) FROM jobs WHERE kind = 'process-clip' AND state = 'queued'"
+        url, "SELECT count(*) FROM jobs WHERE kind = 'process-clip' AND state = 'queued'"
     ) == [(CLIPS,)]
 
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-m", "festival", "worker"],
-            env=_env(data_dir),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        for _ in range(2)
-    ]
+    logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
+    workers: list[subprocess.Popen[bytes]] = []
+    for log in logs:
+        with log.open("w") as out:  # the worker keeps its own copy of the file
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "festival", "worker"],
+                    env=_env(data_dir, url),
+                    stdout=subprocess.DEVNULL,
+                    stderr=out,
+                    start_new_session=True,
+                )
+            )
     try:
         deadline = time.monotonic() + 120
-        while _rows(data_dir, "SELECT count(*) FROM clips WHERE state = 'processing'") != [(0,)]:
+        while _rows(url, "SELECT count(*) FROM clips WHERE state = 'processing'") != [(0,)]:
             for worker in workers:
                 assert worker.poll() is None, "a worker stopped by itself"
-            assert time.monotonic() < deadline, _rows(data_dir, "SELECT id, state FROM clips")
+            assert time.monotonic() < deadline, _rows(url, "SELECT id, state FROM clips")
             time.sleep(0.25)
 
-        clips = _rows(data_dir, "SELECT state, poster_key, rendition_key FROM clips")
+        clips = _rows(url, "SELECT state, poster_key, rendition_key FROM clips")
         assert [c[0] for c in clips] == ["ready"] * CLIPS, clips
         assert all(c[1] and c[2] for c in clips), "posters and renditions were made"
         for _, poster, rendition in clips:
@@ -162,14 +173,12 @@ def test_two_workers_process_uploads_once_each_and_stop_on_sigterm(
             assert (data_dir / "media" / rendition).is_file()
         # Each job was claimed once, by one of the two workers: neither ran it again.
         assert (
-            _rows(
-                data_dir, "SELECT state, attempts, locked_by FROM jobs WHERE kind = 'process-clip'"
-            )
+            _rows(url, "SELECT state, attempts, locked_by FROM jobs WHERE kind = 'process-clip'")
             == [("done", 1, None)] * CLIPS
         )
         # The workers queued the standing jobs, which ran too (once, though both asked).
         standing = _rows(
-            data_dir,
+            url,
             "SELECT kind, count(*) FROM jobs WHERE kind IN ('expire-uploads', 'consent-sweep')"
             " GROUP BY kind ORDER BY kind",
         )
@@ -178,10 +187,9 @@ def test_two_workers_process_uploads_once_each_and_stop_on_sigterm(
         asked = time.monotonic()
         for worker in workers:
             os.killpg(worker.pid, signal.SIGTERM)
-        for worker in workers:
-            _, errors = worker.communicate(timeout=20)
-            assert worker.returncode == 0, errors
-            assert "stopped" in errors
+        for worker, log in zip(workers, logs, strict=True):
+            assert worker.wait(timeout=20) == 0, log.read_text()
+            assert "stopped" in log.read_text()
         assert time.monotonic() - asked < 10, "an idle worker stops promptly"
     finally:
         for worker in workers:
