@@ -111,15 +111,39 @@ def _raised_decoding_json(exc: BaseException) -> bool:
     return False
 
 
+#: Where the database's integers end, by what its driver says when a number does not fit:
+#: SQLite's INTEGER has 64 bits; PostgreSQL's INTEGER 32 (asyncpg says so before sending).
+_INTEGER_LIMITS = {
+    "SQLite INTEGER": 2**63,
+    "out of int16 range": 2**15,
+    "out of int32 range": 2**31,
+    "out of int64 range": 2**63,
+}
+
+
+def _integer_limit(exc: BaseException) -> int | None:
+    """The limit a number in the request went past, if that is what ``exc`` comes from
+    (asyncpg's overflow reaches us wrapped in the driver's and SQLAlchemy's errors)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OverflowError):
+            for words, limit in _INTEGER_LIMITS.items():
+                if words in str(seen):
+                    return limit
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _translate(exc: Exception) -> FestivalError:
     if isinstance(exc, FestivalError):
         return exc
-    if isinstance(exc, OverflowError) and "SQLite INTEGER" in str(exc):
-        # An id or count beyond 64 bits names nothing that could exist: the client's
-        # number is wrong, whichever query met it first.
+    limit = _integer_limit(exc)
+    if limit is not None:
+        # An id or count beyond the database's integers names nothing that could exist:
+        # the client's number is wrong, whichever query met it first.
         return BadRequest(
             "A number in this request is too large to be an id or a count.",
-            fix="Use whole numbers below 9223372036854775808.",
+            fix=f"Use whole numbers below {limit}.",
         )
     if isinstance(exc, UnicodeDecodeError | RecursionError) and _raised_decoding_json(exc):
         detail = (
