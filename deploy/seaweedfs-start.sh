@@ -30,6 +30,8 @@ sed -e "s|@FESTIVAL_S3_ACCESS_KEY_ID@|${FESTIVAL_S3_ACCESS_KEY_ID}|" \
     -e "s|@FESTIVAL_S3_SECRET_ACCESS_KEY@|${FESTIVAL_S3_SECRET_ACCESS_KEY}|" \
     "$here/seaweedfs-s3.json" >"$config"
 
-# No usage reports leave the festival's own store.
+# Plain S3 only: no usage reports leave the festival's own store, and the table catalogues
+# (Iceberg, Lance) the S3 gateway also offers stay off.
 exec weed server -dir="$data" -volume.max=0 -master.volumeSizeLimitMB=1024 \
-    -master.telemetry=false -s3 -s3.config="$config" "$@"
+    -master.telemetry=false -s3 -s3.config="$config" -s3.port.iceberg=0 -s3.port.lance=0 \
+    "$@"

@@ -293,6 +293,9 @@ def test_the_store_scripts_give_the_festival_a_bucket_only_its_identity_can_use(
             f"-filer.port.grpc={filer_grpc}",
             f"-s3.port={s3}",
             f"-s3.port.grpc={s3_grpc}",
+            # Its local sockets in the test's folder rather than left behind in /tmp.
+            f"-filer.localSocket={tmp_path / 'filer.sock'}",
+            f"-s3.localSocket={tmp_path / 's3.sock'}",
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -352,6 +355,11 @@ def test_the_store_scripts_give_the_festival_a_bucket_only_its_identity_can_use(
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait(timeout=10)
+        # weed puts its gRPC sockets in /tmp whatever it is told, and leaves them there.
+        for port in (master_grpc, volume_grpc, filer_grpc, s3_grpc):
+            for path in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+                if path.is_socket():
+                    path.unlink(missing_ok=True)
 
 
 def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
