@@ -31,7 +31,9 @@ Decisions, beyond the design:
 * A target sharing the source's database copies only the media (and the other way
   round). Both the same is refused, as is a media store inside the other one (a folder
   in the other's folder, or overlapping prefixes of one bucket): the copy would write
-  into the source.
+  into the source. Settings can hide that a store is the source (another spelling of
+  the endpoint, a folder mounted twice), so before copying, a marker object written to
+  the target must not show in the source.
 * ``--to FILE`` is the target deployment's whole environment: a setting it leaves out
   takes its default there, as the deployment will, except ``FESTIVAL_DATA_DIR``, which
   defaults to the source's. Without a file the target is the source's environment with
@@ -55,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
+import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -352,7 +355,11 @@ async def migrate_storage(
             await _prepare_target_database(source_db, target_db, target, say)
         media = _MediaTally()
         if copy_media:
-            media = await _copy_media(source, source_db, target, target_db, say)
+            stores = _Stores(source, source_db, target, target_db)
+            # Before any object is copied: a target store that cannot be reached, or that
+            # is the source under another name, stops the move with the media untouched.
+            await stores.check()
+            media = await _copy_media(stores, source_db, target, say)
         tables: tuple[TableRows, ...] = ()
         if copy_database:
             tables = await _copy_database(source_db, target_db, say)
@@ -454,30 +461,61 @@ class _MediaTally:
         self.others = 0
 
 
-async def _copy_media(
-    source: Settings,
-    source_db: Database,
-    target: Settings,
-    target_db: Database,
-    say: Callable[[str], None],
-) -> _MediaTally:
-    from festival.app import build_clip_services
-    from festival.jobs import Jobs
-    from festival.storage import open_store
-    from media.s3 import S3Store
+class _Stores:
+    """The source's and the target's media stores.
 
-    # The clip services give the source's store (open_store) and the tus engine's own
-    # rule for which key holds an upload's bytes.
-    services = build_clip_services(source, source_db, Jobs(source_db))
-    source_store = services.store
-    target_store = open_store(target, target_db)
+    The source's comes with its clip services, for the tus engine's own rule of which
+    key holds an upload's bytes; both stores are :func:`festival.storage.open_store`'s.
+    """
+
+    def __init__(
+        self, source: Settings, source_db: Database, target: Settings, target_db: Database
+    ) -> None:
+        from festival.app import build_clip_services
+        from festival.jobs import Jobs
+        from festival.storage import open_store
+
+        services = build_clip_services(source, source_db, Jobs(source_db))
+        self.source = services.store
+        self.upload_key = services.engine.key_for
+        self.target = open_store(target, target_db)
+        self.target_url = target.media_url
+
+    async def check(self) -> None:
+        """The target answers, and is not the source under another name (another
+        endpoint for the same bucket, a folder mounted twice): a marker object written
+        to the target must not show in the source. Copying a store onto itself would
+        delete uploads in progress before reading them."""
+        from media.s3 import S3Store
+
+        if isinstance(self.target, S3Store):
+            with _failing_as(f"Reaching the target media store {self.target.url}"):
+                await self.target.ping()
+        marker = f"migrate-storage-check-{secrets.token_hex(8)}"
+        with _failing_as(f"Writing to the target media store {self.target_url}"):
+            async with self.target.open_write(marker) as writer:
+                await writer.write(b"festival migrate-storage was here")
+        try:
+            with _failing_as("Reading the source media store"):
+                aliased = await self.source.exists(marker)
+        finally:
+            with _failing_as(f"Writing to the target media store {self.target_url}"):
+                await self.target.delete(marker)
+        if aliased:
+            raise MigrationRefused(
+                f"The target media store {self.target_url} is the source's under another "
+                "name: an object written there shows in the source."
+            )
+
+
+async def _copy_media(
+    stores: _Stores, source_db: Database, target: Settings, say: Callable[[str], None]
+) -> _MediaTally:
+    source_store, target_store = stores.source, stores.target
     with _failing_as("Reading the uploads in progress"):
         async with source_db.read() as conn:
             unfinished = await copy_queries.unfinished_uploads(conn)
-    partial = {services.engine.key_for(upload): offset for upload, offset in unfinished.items()}
-    if isinstance(target_store, S3Store):
-        with _failing_as(f"Reaching the target media store {target_store.url}"):
-            await target_store.ping()
+    partial = {stores.upload_key(upload): offset for upload, offset in unfinished.items()}
     with _failing_as("Listing the source media"):
         keys = [key async for key in source_store.list("")]
     say(f"Copying {_count(len(keys), 'media object')} to {target.media_url}.")

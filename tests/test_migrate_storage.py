@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import obstore
 import pytest
 
 from festival.accounts.service import create_or_update_staff, new_api_token
@@ -388,3 +389,25 @@ async def test_only_the_media_moves_when_the_database_stays(
     again = await run_festival(source_env(single_machine), "migrate-storage", "--to", str(target))
     assert again.returncode == 0, again.stderr
     assert len(raw_keys(s3_server, s3_bucket)) == 3
+
+
+async def test_the_source_bucket_under_another_name_is_refused(
+    single_machine: Path,
+    tmp_path: Path,
+    s3_server: SeaweedS3,
+    s3_bucket: str,
+    s3_media: dict[str, str],
+) -> None:
+    """The same bucket through another spelling of its endpoint passes for another store
+    by its settings; the marker the command writes to the target shows in the source."""
+    env = {
+        **source_env(single_machine),
+        **{f"FESTIVAL_{k.upper()}": v for k, v in s3_media.items()},
+    }
+    await obstore.put_async(s3_server.client(s3_bucket), "media/clips/1/web.mp4", b"x" * 100)
+    alias = {**s3_media, "s3_endpoint": s3_media["s3_endpoint"].replace("127.0.0.1", "localhost")}
+    target = write_env_file(tmp_path / "alias.env", alias)
+    run = await run_festival(env, "migrate-storage", "--to", str(target))
+    assert run.returncode == 2, run.stderr
+    assert "is the source's under another name" in run.stderr
+    assert raw_keys(s3_server, s3_bucket) == ["media/clips/1/web.mp4"]
