@@ -62,11 +62,18 @@ class Jobs:
         delay: float = 0,
         max_attempts: int = 5,
         unique: bool = True,
+        again: bool = False,
     ) -> int:
+        """Queue a job; with ``unique``, not if the same job is already waiting or running.
+
+        ``again`` is for a standing job queuing its own next run from inside its
+        handler: only a waiting copy counts then, since the running one is itself.
+        """
         text = job_queries.as_payload(payload)
+        states = ("queued",) if again else ("queued", "running")
         async with self.db.write() as conn:
             if unique:
-                existing = await job_queries.pending_job(conn, kind, text)
+                existing = await job_queries.pending_job(conn, kind, text, states)
                 if existing is not None:
                     return existing
             run_after = datetime.now(UTC) + timedelta(seconds=delay)

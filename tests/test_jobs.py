@@ -165,3 +165,36 @@ async def test_a_lease_is_kept_alive_while_working_and_retaken_once_the_worker_d
     assert await other.run_one() is True
     row = await _state(db, dead_id)
     assert (row.state, row.attempts) == ("done", 2)
+
+
+async def test_standing_jobs_queue_their_next_run_while_they_run(client: Any, app: Any) -> None:
+    """Upload expiry and the consent sweep run for as long as a worker runs, not once."""
+    from festival.clips.service import EXPIRE_UPLOADS
+    from festival.consent.service import SWEEP
+
+    jobs: Jobs = app.state.jobs
+    first = {kind: await jobs.enqueue(kind, {}) for kind in (EXPIRE_UPLOADS, SWEEP)}
+    assert await jobs.run_one()
+    assert await jobs.run_one()
+    async with app.state.db.read() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(
+                    jobs_table.c.id, jobs_table.c.kind, jobs_table.c.state, jobs_table.c.run_after
+                )
+            )
+        ).all()
+    done = {r.kind for r in rows if r.id in first.values() and r.state == "done"}
+    waiting = {r.kind: r.run_after for r in rows if r.state == "queued"}
+    assert done == {EXPIRE_UPLOADS, SWEEP}
+    assert set(waiting) == {EXPIRE_UPLOADS, SWEEP}
+    assert all(at > datetime.now(UTC) for at in waiting.values())
+    # A second copy is still refused while the next run waits.
+    assert await jobs.enqueue(EXPIRE_UPLOADS, {}) not in first.values()
+    async with app.state.db.read() as conn:
+        count = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(jobs_table)
+            .where(jobs_table.c.kind == EXPIRE_UPLOADS)
+        )
+    assert count == 2

@@ -469,7 +469,7 @@ def register_jobs(services: ClipServices) -> None:
 
     async def run_expiry(payload: dict[str, Any]) -> None:
         await expire_uploads(services)
-        await services.jobs.enqueue(EXPIRE_UPLOADS, {}, delay=EXPIRY_INTERVAL)
+        await services.jobs.enqueue(EXPIRE_UPLOADS, {}, delay=EXPIRY_INTERVAL, again=True)
 
     async def run_purge(payload: dict[str, Any]) -> None:
         await consent_service.purge_media(services.db, services.store, int(payload["clip_id"]))
@@ -479,7 +479,9 @@ def register_jobs(services: ClipServices) -> None:
             await delete_clip(services, Identity(kind="staff", id=0), clip_id)
 
         await consent_service.sweep(services.db, services.jobs, delete)
-        await services.jobs.enqueue(consent_service.SWEEP, {}, delay=consent_service.SWEEP_INTERVAL)
+        await services.jobs.enqueue(
+            consent_service.SWEEP, {}, delay=consent_service.SWEEP_INTERVAL, again=True
+        )
 
     services.jobs.register(PROCESS_CLIP, run_process)
     services.jobs.register(EXPIRE_UPLOADS, run_expiry)

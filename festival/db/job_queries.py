@@ -46,14 +46,16 @@ async def insert_job(
     return int(result.scalar_one())
 
 
-async def pending_job(conn: AsyncConnection, kind: str, payload: str) -> int | None:
+async def pending_job(
+    conn: AsyncConnection, kind: str, payload: str, states: tuple[str, ...] = ("queued", "running")
+) -> int | None:
     """A job of this kind and payload not yet finished, so work is not queued twice."""
     row = (
         await conn.execute(
             sa.select(jobs.c.id).where(
                 jobs.c.kind == kind,
                 jobs.c.payload == payload,
-                jobs.c.state.in_(("queued", "running")),
+                jobs.c.state.in_(states),
             )
         )
     ).first()

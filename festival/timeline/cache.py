@@ -42,7 +42,7 @@ class PublicCache:
     def __init__(self, db: Database, database_url: str) -> None:
         self._db = db
         self._pages: OrderedDict[str, Kept] = OrderedDict()
-        self._building: dict[tuple[str, int, date], asyncio.Future[bytes]] = {}
+        self._building: dict[tuple[str, int, date], asyncio.Future[Kept]] = {}
         self._sqlite: sqlite3.Connection | None = None
         if database_url.startswith("sqlite") and ":memory:" not in database_url:
             # A private connection for the counter: the read takes microseconds, less
@@ -70,18 +70,26 @@ class PublicCache:
         flight = (key, version, today)
         task = self._building.get(flight)
         if task is None:
-            task = asyncio.ensure_future(build())
+            task = asyncio.ensure_future(self._build_and_keep(key, version, today, build))
             self._building[flight] = task
             task.add_done_callback(lambda _: self._building.pop(flight, None))
-        body = await asyncio.shield(task)
-        etag = etag_of(body)
-        # Keep it only if nothing changed while it was built; else the next request builds.
-        if await self.version() == version:
-            self._pages[key] = Kept(version, today, etag, body)
-            self._pages.move_to_end(key)
-            while len(self._pages) > MAX_PAGES:
-                self._pages.popitem(last=False)
-        return etag, body
+        built = await asyncio.shield(task)
+        return built.etag, built.body
+
+    async def _build_and_keep(
+        self, key: str, version: int, today: date, build: Callable[[], Awaitable[bytes]]
+    ) -> Kept:
+        """Build the page and keep it under the version read before the build began, in
+        the same step, so no request can slip between the build ending and the page
+        being kept. If something changed while it was built, the counter has moved past
+        that version already and the next request builds again."""
+        body = await build()
+        kept = Kept(version, today, etag_of(body), body)
+        self._pages[key] = kept
+        self._pages.move_to_end(key)
+        while len(self._pages) > MAX_PAGES:
+            self._pages.popitem(last=False)
+        return kept
 
     def close(self) -> None:
         if self._sqlite is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -221,7 +222,8 @@ async def test_expired_upload_is_410_then_cleaned_away(
     path = path_of(await create(client, ada, 10))
     await send(client, ada, path, 0, b"abc")
     async with db.write() as conn:
-        await conn.execute(sa.update(uploads).values(expires_at=sa.func.datetime("now", "-1 hour")))
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        await conn.execute(sa.update(uploads).values(expires_at=an_hour_ago))
     assert (await client.head(path, headers={**ada, **TUS})).status_code == 410
     await send(client, ada, path, 3, b"def", status=410)
     await app.state.jobs.enqueue("expire-uploads", {})
