@@ -335,7 +335,7 @@ def _failing_as(what: str) -> Iterator[None]:
     except (MigrationFailed, MigrationRefused):
         raise
     except Exception as error:
-        raise MigrationFailed(f"{what} failed: {_plain(error)}.") from error
+        raise MigrationFailed(f"{what} failed: {_plain(error).rstrip('.')}.") from error
 
 
 async def migrate_storage(

@@ -38,7 +38,12 @@ from tests.media import clips as make
 from tests.s3_server import SeaweedS3, raw_keys
 from tests.timeline.helpers import TIMELINE, published_clip
 
-pytestmark = pytest.mark.slow  # PostgreSQL, SeaweedFS, videos and a subprocess
+pytestmark = [
+    pytest.mark.slow,  # PostgreSQL, SeaweedFS, videos and subprocesses
+    # The source is always the one-machine set-up and the PostgreSQL target is made here,
+    # so a run on PostgreSQL would only repeat the same tests.
+    pytest.mark.sqlite_only("moves from SQLite, into a PostgreSQL database made here"),
+]
 
 SOURCE_ENV = {
     "FESTIVAL_BASE_URL": "http://festival.test",
