@@ -138,7 +138,7 @@ def create_app(
         finally:
             await jobs.stop()
             await app.state.http.aclose()
-            app.state.public_cache.close()
+            await app.state.public_cache.close()
             await db.close()
 
     def provide_db(state: State) -> Database:

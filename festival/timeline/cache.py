@@ -6,19 +6,26 @@ by database triggers on every change to anything public) and the date it was bui
 one tiny query, and sends the kept bytes and ETag only if neither has moved. So a
 withdrawal made on any instance, or from the command line, reaches every cached page at
 the next request.
+
+On PostgreSQL the counter is read over one private connection, and requests arriving
+together share one read: every request waits for a read *sent after it arrived*, which
+sees every change committed before it arrived, so sharing never makes a page stale.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
+from sqlalchemy.engine import make_url
 
 from festival.caching import conditional, etag_of
 from festival.clips.service import ClipServices
@@ -50,12 +57,49 @@ class PublicCache:
             path = database_url.split(":///", 1)[1]
             self._sqlite = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._sqlite.execute("PRAGMA query_only = ON")
+        self._postgres_dsn: str | None = None
+        if database_url.startswith("postgresql"):
+            url = make_url(database_url).set(drivername="postgresql")
+            self._postgres_dsn = url.render_as_string(hide_password=False)
+        self._postgres: asyncpg.Connection | None = None
+        self._postgres_lock = asyncio.Lock()
+        self._next_read: asyncio.Future[int] | None = None
+        self._reads: set[asyncio.Task[None]] = set()
 
     async def version(self) -> int:
         if self._sqlite is not None:
             return queries.public_version_now(self._sqlite)
+        if self._postgres_dsn is not None:
+            return await self._shared_postgres_read()
         async with self._db.read() as conn:
             return await queries.public_version(conn)
+
+    async def _shared_postgres_read(self) -> int:
+        """Join the next read of the counter that has not been sent yet, or start one."""
+        pending = self._next_read
+        if pending is None:
+            pending = self._next_read = asyncio.get_running_loop().create_future()
+            task = asyncio.ensure_future(self._read_postgres())
+            self._reads.add(task)
+            task.add_done_callback(self._reads.discard)
+        return await asyncio.shield(pending)
+
+    async def _read_postgres(self) -> None:
+        async with self._postgres_lock:
+            # From here on, newcomers wait for the next read: this one may be sent before
+            # their request arrived.
+            pending, self._next_read = self._next_read, None
+            assert pending is not None
+            try:
+                if self._postgres is None or self._postgres.is_closed():
+                    assert self._postgres_dsn is not None
+                    self._postgres = await asyncpg.connect(self._postgres_dsn)
+                pending.set_result(await queries.public_version_postgres(self._postgres))
+            except Exception as error:
+                if self._postgres is not None:
+                    self._postgres.terminate()
+                    self._postgres = None
+                pending.set_exception(error)
 
     async def get(self, key: str, build: Callable[[], Awaitable[bytes]]) -> tuple[str, bytes]:
         """The ETag and bytes for ``key``, built again only when something changed."""
@@ -91,10 +135,17 @@ class PublicCache:
             self._pages.popitem(last=False)
         return kept
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None
+        for task in list(self._reads):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._postgres is not None:
+            await self._postgres.close()
+            self._postgres = None
 
 
 class Public(msgspec.Struct, frozen=True):

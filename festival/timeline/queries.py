@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import asyncpg
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -405,6 +406,12 @@ async def unindexed_clip_exists(conn: AsyncConnection) -> bool:
 async def public_version(conn: AsyncConnection) -> int:
     found = await conn.execute(sa.select(public_changes.c.version).where(public_changes.c.id == 1))
     return int(found.scalar() or 0)
+
+
+async def public_version_postgres(conn: asyncpg.Connection) -> int:
+    """The same read on a plain asyncpg connection: no pool, no transaction to open."""
+    found = await conn.fetchval("SELECT version FROM public_changes WHERE id = 1")
+    return int(found) if found is not None else 0
 
 
 def public_version_now(conn: sqlite3.Connection) -> int:
