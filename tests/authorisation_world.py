@@ -13,7 +13,6 @@ import itertools
 import os
 import re
 import shutil
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from festival.db.engine import Database
 from festival.db.tables import volunteer_tokens
 from festival.settings import Settings
 from tests.app_client import AppClient
-from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, make_settings
+from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, Databases, make_settings
 from tests.consent.helpers import SRT, consent, make_public, ready_clip, token_of
 from tests.crew.helpers import SLUG, Crew
 from tests.timeline.helpers import session
@@ -440,24 +439,43 @@ class Walker:
 
 class Scratch:
     """A second app over a copy of the world. Requests that could change something run
-    here, and after any that was let through the copy is made again from the world.
+    here, and after any that was let through the copy is made again from a snapshot of
+    the world taken once it was built.
 
     One app serves every copy: building an app takes most of a second, while putting the
-    world's database back (SQLite's backup API, through the app's own file) and relinking
-    its media takes milliseconds.
+    database back and relinking the world's media takes milliseconds. On SQLite the
+    snapshot is written over the copy with SQLite's backup API, through the app's own
+    file; on PostgreSQL the app lets go of its connections, the copy is dropped and made
+    again from the snapshot (``CREATE DATABASE ... TEMPLATE``), and the app's pool
+    reconnects at the next request.
     """
 
-    def __init__(self, source: Settings, folder: Path) -> None:
+    def __init__(self, source: Settings, folder: Path, databases: Databases) -> None:
         self.source = source
+        self.databases = databases
+        self.snapshot = ""
         self.settings = make_settings(folder)
         self._app: Litestar | None = None
-        self._client: AsyncTestClient[Litestar] | None = None
+        self._client: AppClient | None = None
         self._fresh = False
         self.made = 0
 
+    async def open(self) -> Scratch:
+        """Take the snapshot: nobody may be connected to the world while PostgreSQL copies
+        it, so call this while no request is running there, after its ``db.close()``."""
+        folder = self.settings.data_dir
+        self.snapshot = await self.databases.copy_async(
+            self.source.database_url, folder.parent / "snapshot"
+        )
+        url = await self.databases.copy_async(self.snapshot, folder)
+        self.settings = make_settings(folder, database_url=url)
+        self._link_media()
+        self._fresh = True
+        return self
+
     async def app(self) -> Litestar:
         if not self._fresh:
-            self._copy()
+            await self._copy()
         if self._app is None:
             self._app = create_app(self.settings)
             self._client = AppClient(self._app, base_url=BASE)
@@ -468,23 +486,22 @@ class Scratch:
     def spoilt(self) -> None:
         self._fresh = False
 
-    def _copy(self) -> None:
-        # The backup API reads a consistent database (write-ahead log included) and
-        # writes it through a connection, so the scratch app's connections see it.
-        source = sqlite3.connect(self.source.data_dir / "festival.db")
-        target = sqlite3.connect(self.settings.data_dir / "festival.db")
-        try:
-            source.backup(target)
-        finally:
-            source.close()
-            target.close()
+    async def _copy(self) -> None:
+        if self._app is not None and self.databases.engine != "sqlite":
+            await self._app.state.db.close()
+        await self.databases.replace_async(self.settings.database_url, self.snapshot)
+        self._link_media()
+        self.made += 1
+
+    def _link_media(self) -> None:
         media = self.settings.media_root
         shutil.rmtree(media, ignore_errors=True)
         if self.source.media_root.exists():
             # The store replaces files by renaming, never writes in place: links are safe.
             shutil.copytree(self.source.media_root, media, copy_function=os.link)
-        self.made += 1
 
     async def close(self) -> None:
         if self._client is not None:
             await self._client.__aexit__(None, None, None)
+        await self.databases.drop_async(self.settings.database_url)
+        await self.databases.drop_async(self.snapshot)

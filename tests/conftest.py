@@ -247,6 +247,16 @@ class Databases:
         """A copy of the database at ``source_url`` for ``data_dir``; its URL."""
         return run_async(self.copy_async(source_url, data_dir))
 
+    def empty(self, data_dir: Path) -> str:
+        """The URL of a database with no tables yet, as a new installation has: on SQLite
+        the file ``festival.db`` in ``data_dir`` that the first command makes; on
+        PostgreSQL a new empty database."""
+        if self._template is None:
+            return f"sqlite+aiosqlite:///{data_dir / 'festival.db'}"
+        name = f"test_{uuid.uuid4().hex}"
+        self._made.add(name)
+        return run_async(postgres_server.create_database(name))
+
     def drop(self, url: str) -> None:
         """Remove a PostgreSQL database made here (a SQLite file goes with its folder)."""
         run_async(self.drop_async(url))
@@ -263,6 +273,20 @@ class Databases:
             await asyncio.to_thread(_sqlite_copy, Path(source_url.split(":///", 1)[1]), target)
             return f"sqlite+aiosqlite:///{target}"
         return await self._create(_database_name(source_url))
+
+    async def replace_async(self, target_url: str, source_url: str) -> None:
+        """Make the database at ``target_url`` a copy of the one at ``source_url`` again,
+        under the same URL. On SQLite it is written through a connection, so apps open on
+        it see the copy; on PostgreSQL it is dropped and copied again, so apps on it must
+        let go of their connections first (``await db.close()``: the pool reconnects)."""
+        if self._template is None:
+            source = Path(source_url.split(":///", 1)[1])
+            target = Path(target_url.split(":///", 1)[1])
+            await asyncio.to_thread(_sqlite_copy, source, target)
+            return
+        name = _database_name(target_url)
+        await postgres_server.drop_database(name)
+        await postgres_server.create_database(name, _database_name(source_url))
 
     async def drop_async(self, url: str) -> None:
         if self._template is None:

@@ -42,7 +42,7 @@ from festival.accounts.service import create_or_update_staff, new_api_token
 from festival.app import create_app
 from festival.db.engine import Database
 from tests.app_client import AppClient
-from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, make_settings, run_async
+from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, Databases, make_settings, run_async
 from tests.consent.helpers import consent, make_public, ready_clip, token_of
 from tests.crew.helpers import SLUG, Crew, at
 
@@ -81,13 +81,14 @@ FUZZ = settings(
 @dataclass(frozen=True)
 class Seed:
     data_dir: Path
+    database_url: str
     staff_token: str
     volunteer_token: str
     ids: dict[str, Any]
 
 
-async def _seed(data_dir: Path) -> Seed:
-    settings_ = make_settings(data_dir)
+async def _seed(data_dir: Path, database_url: str) -> Seed:
+    settings_ = make_settings(data_dir, database_url=database_url)
     db = Database.open(settings_.database_url)
     try:
         await create_or_update_staff(db, STAFF_EMAIL, STAFF_PASSWORD, "Organiser")
@@ -129,6 +130,7 @@ async def _seed(data_dir: Path) -> Seed:
         await app.state.jobs.run_until_idle()
     return Seed(
         data_dir=data_dir,
+        database_url=database_url,
         staff_token=staff_token,
         volunteer_token=volunteer["token"],
         ids={
@@ -150,25 +152,24 @@ async def _seed(data_dir: Path) -> Seed:
 
 
 @pytest.fixture(scope="module")
-def seed(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Seed:
+def seed(tmp_path_factory: pytest.TempPathFactory, databases: Databases) -> Iterator[Seed]:
     root = tmp_path_factory.mktemp("fuzz-seed")
     data_dir = root / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    seeded = run_async(_seed(data_dir))
+    seeded = run_async(_seed(data_dir, databases.new(data_dir)))
     SEEDED.clear()
     SEEDED.update(seeded.ids)
-    return seeded
+    yield seeded
+    databases.drop(seeded.database_url)
 
 
 class Server:
     """The real app on a real socket, in a thread with its own event loop."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, database_url: str) -> None:
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-        app = create_app(make_settings(data_dir, base_url=self.url))
+        app = create_app(make_settings(data_dir, base_url=self.url, database_url=database_url))
         self._server = uvicorn.Server(uvicorn.Config(app, log_level="critical", lifespan="on"))
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._server.serve(sockets=[self._sock])), daemon=True
@@ -189,11 +190,15 @@ class Server:
         self._sock.close()
 
 
-def _serve(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def _serve(
+    seed: Seed, tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("fuzz") / "var"
-    shutil.copytree(seed.data_dir, data_dir)
-    with Server(data_dir) as running:
+    shutil.copytree(seed.data_dir, data_dir)  # the media, and the database file on SQLite
+    database_url = databases.copy(seed.database_url, data_dir)
+    with Server(data_dir, database_url) as running:
         yield running
+    databases.drop(database_url)
 
 
 # One server per identity, each on its own copy of the seed: starting the app costs about
@@ -201,18 +206,24 @@ def _serve(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ser
 # order against that copy, so those that would destroy or rename a seeded record are only
 # given invented ids (see DESTRUCTIVE); the stateful run deletes what it made itself.
 @pytest.fixture(scope="module")
-def anonymous_server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _serve(seed, tmp_path_factory)
+def anonymous_server(
+    seed: Seed, tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Server]:
+    yield from _serve(seed, tmp_path_factory, databases)
 
 
 @pytest.fixture(scope="module")
-def staff_server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _serve(seed, tmp_path_factory)
+def staff_server(
+    seed: Seed, tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Server]:
+    yield from _serve(seed, tmp_path_factory, databases)
 
 
 @pytest.fixture(scope="module")
-def volunteer_server(seed: Seed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _serve(seed, tmp_path_factory)
+def volunteer_server(
+    seed: Seed, tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Server]:
+    yield from _serve(seed, tmp_path_factory, databases)
 
 
 def _load_schema() -> Any:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar import Litestar
@@ -32,7 +30,7 @@ from tests.authorisation_world import (
     World,
     build_world,
 )
-from tests.conftest import make_settings
+from tests.conftest import Databases, make_settings
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +39,13 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="module")
-def world_settings(tmp_path_factory: pytest.TempPathFactory, migrated_db: Path) -> Settings:
+def world_settings(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases
+) -> Iterator[Settings]:
     data_dir = tmp_path_factory.mktemp("authorisation") / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    return make_settings(data_dir)
+    database_url = databases.new(data_dir)
+    yield make_settings(data_dir, database_url=database_url)
+    databases.drop(database_url)
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +68,15 @@ async def walker(world_app: Litestar, world: World) -> Walker:
 
 
 @pytest.fixture(scope="module")
-async def scratch(world_settings: Settings) -> AsyncIterator[Scratch]:
-    folder = world_settings.data_dir.parent / "scratch"
-    folder.mkdir()
-    copies = Scratch(world_settings, folder)
+async def scratch(
+    world_app: Litestar, world_settings: Settings, databases: Databases
+) -> AsyncIterator[Scratch]:
+    # The world's app lets go of its connections while its snapshot is taken (PostgreSQL
+    # copies no database anyone is connected to); its pool reconnects at the next request.
+    await world_app.state.db.close()
+    copies = await Scratch(
+        world_settings, world_settings.data_dir.parent / "scratch", databases
+    ).open()
     yield copies
     await copies.close()
 

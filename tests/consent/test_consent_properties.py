@@ -4,12 +4,13 @@ consent does not allow it at that moment, and the audit log stays complete.
 Design
 ------
 * **The real app over HTTP.** Every example builds a fresh app (``create_app`` on
-  ``make_settings`` of a new temporary directory) on its own SQLite file, copied from a
-  template made once per session: migrated with ``festival.db.migrate.migrate`` in a
-  thread (the ``migrated_db`` fixture) and then seeded over HTTP with one festival, a
-  staff token and two volunteers. Copying the seeded file saves the password hashing and
-  the set-up requests on every example; the schema and the data are the same as building
-  them each time.
+  ``make_settings`` of a new temporary directory) on its own database, copied from one
+  made once per session: migrated (the ``databases`` fixture copies the run's migrated
+  template) and then seeded over HTTP with one festival, a staff token and two
+  volunteers. On SQLite the copy is the seeded file; on PostgreSQL it is ``CREATE
+  DATABASE ... TEMPLATE`` of the seeded database, dropped when the example ends. Copying
+  the seeded database saves the password hashing and the set-up requests on every
+  example; the schema and the data are the same as building them each time.
 * **Synchronous driving.** Hypothesis runs a state machine's rules synchronously, so the
   app is driven with Litestar's synchronous ``TestClient`` (present in 2.25). Entered as a
   context manager it starts one anyio blocking portal, a background thread with its own
@@ -103,7 +104,7 @@ from festival.accounts.service import create_or_update_staff, new_api_token
 from festival.app import create_app
 from festival.db import tables
 from tests.clips.helpers import OCTETS, TUS, metadata
-from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, make_settings
+from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, Databases, make_settings
 from tests.media import clips as make
 
 pytestmark = pytest.mark.slow
@@ -146,21 +147,20 @@ MODELLED = {
 
 @dataclass(frozen=True)
 class Seed:
-    db_file: Path
+    database_url: str
     video: bytes
     staff: dict[str, str]
     volunteers: dict[str, dict[str, str]]
 
 
 @pytest.fixture(scope="session")
-def seed(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Seed:
+def seed(databases: Databases, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seed]:
     """The festival, its staff token and two volunteers, made once over HTTP."""
     folder = tmp_path_factory.mktemp("consent-seed")
     video = make.portrait_h264_mp4(folder / "phone.mp4", seconds=1.0).read_bytes()
     data_dir = folder / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
-    app = create_app(make_settings(data_dir))
+    database_url = databases.new(data_dir)
+    app = create_app(make_settings(data_dir, database_url=database_url))
     today = datetime.now(UTC).date()
     with TestClient(app, base_url=BASE) as client:
         db = app.state.db
@@ -190,10 +190,9 @@ def seed(migrated_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Seed:
             )
             assert invited.status_code == 201, invited.text
             volunteers[name] = {"Authorization": f"Bearer {invited.json()['token']}"}
-    template = folder / "template.db"
-    shutil.copy(data_dir / "festival.db", template)
-    assert not (data_dir / "festival.db-wal").exists()
-    return Seed(db_file=template, video=video, staff=staff, volunteers=volunteers)
+    # The app is closed: nobody is connected to the seed, so PostgreSQL can copy it.
+    yield Seed(database_url=database_url, video=video, staff=staff, volunteers=volunteers)
+    databases.drop(database_url)
 
 
 # --- the model ---------------------------------------------------------------------------
@@ -246,14 +245,14 @@ class ConsentMachine(RuleBasedStateMachine):
     and staff actions, in any order, against the real app."""
 
     seed: Seed  # set by the test before running
+    databases: Databases  # likewise
 
     def __init__(self) -> None:
         super().__init__()
         self.folder = Path(tempfile.mkdtemp(prefix="consent-machine-"))
         data_dir = self.folder / "var"
-        data_dir.mkdir()
-        shutil.copy(self.seed.db_file, data_dir / "festival.db")
-        self.app: Litestar = create_app(make_settings(data_dir))
+        self.database_url = self.databases.copy(self.seed.database_url, data_dir)
+        self.app: Litestar = create_app(make_settings(data_dir, database_url=self.database_url))
         self.client: TestClient[Litestar] = TestClient(self.app, base_url=BASE)
         self.client.__enter__()
         self.has_page = any(PAGE_ROUTE.match(r.path) for r in self.app.routes)
@@ -262,8 +261,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.clips: dict[int, ClipModel] = {}
         self.deleted: dict[int, ClipModel] = {}
         # Every clip ever made under each id: SQLite hands a deleted clip's id to the
-        # next clip (see the report on issue 5), so the audit log's events for one id
-        # may belong to several clips.
+        # next clip (see the report on issue 5; PostgreSQL's sequences never do), so the
+        # audit log's events for one id may belong to several clips.
         self.incarnations: dict[int, list[ClipModel]] = {}
         self.consents: dict[int, ConsentModel] = {}
         self.require_review = True
@@ -279,6 +278,7 @@ class ConsentMachine(RuleBasedStateMachine):
         try:
             self.client.__exit__(None, None, None)
         finally:
+            self.databases.drop(self.database_url)
             shutil.rmtree(self.folder, ignore_errors=True)
             STATS.update(self.run_stats)
             STATS["runs"] += 1
@@ -1028,8 +1028,9 @@ class ConsentMachine(RuleBasedStateMachine):
 
 
 @pytest.fixture
-def machine(seed: Seed) -> Iterator[ConsentMachine]:
+def machine(seed: Seed, databases: Databases) -> Iterator[ConsentMachine]:
     ConsentMachine.seed = seed
+    ConsentMachine.databases = databases
     made = ConsentMachine()
     try:
         yield made
@@ -1099,11 +1100,14 @@ def test_an_expired_consent_hides_the_clip_at_once_and_the_sweep_takes_it_down(
     check(m)
 
 
-def test_no_public_path_serves_a_clip_its_consent_does_not_allow(seed: Seed) -> None:
+def test_no_public_path_serves_a_clip_its_consent_does_not_allow(
+    seed: Seed, databases: Databases
+) -> None:
     """The property of issue 5: under any sequence of uploads, consents, approvals, scope
     changes, publications, withdrawals, expiries and staff actions, the public paths serve
     a clip exactly when its consent allows it, and the audit log stays complete."""
     ConsentMachine.seed = seed
+    ConsentMachine.databases = databases
     STATS.clear()
     run_state_machine_as_test(
         ConsentMachine,
