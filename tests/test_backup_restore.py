@@ -1,7 +1,10 @@
 """`festival backup` taken while the server runs, `festival restore` into a fresh data
 directory, and a server started there gives the same service: the same programme,
 timeline, clip page and media bytes, a clean fsck, and links people hold (the
-interviewee's private link, a volunteer's calendar) still work."""
+interviewee's private link, a volunteer's calendar) still work.
+
+Backup and restore belong to the single-machine set-up: they copy the SQLite file and
+the media folder. On PostgreSQL one uses pg_dump, and `festival backup` says so."""
 
 from __future__ import annotations
 
@@ -26,6 +29,10 @@ from tests.test_crash_safety import Server
 
 pytestmark = pytest.mark.slow
 BASE = "http://festival.test"  # both servers name the same public address
+SQLITE_ONLY = pytest.mark.sqlite_only(
+    "festival backup and restore copy the SQLite file and the media folder; "
+    "a PostgreSQL database is backed up with pg_dump"
+)
 
 
 async def _festival(settings: Settings, staff: dict[str, str], folder: Path) -> dict[str, Any]:
@@ -95,6 +102,7 @@ def _pages(url: str, made: dict[str, Any]) -> dict[str, bytes]:
     return seen
 
 
+@SQLITE_ONLY
 async def test_a_restored_backup_serves_the_same_festival(
     settings: Settings, staff_headers: dict[str, str], tmp_path: Path
 ) -> None:
@@ -128,6 +136,7 @@ async def test_a_restored_backup_serves_the_same_festival(
     assert restored.command("fsck", "--grace", "0") == "The database and the media store agree.\n"
 
 
+@SQLITE_ONLY
 async def test_restore_names_media_missing_from_a_manifest_only_backup(
     settings: Settings, staff_headers: dict[str, str], tmp_path: Path
 ) -> None:
@@ -155,3 +164,17 @@ async def test_restore_names_media_missing_from_a_manifest_only_backup(
 
     again = restored.run("restore", str(saved))
     assert again.returncode == 2 and "already exists" in again.stderr, "never over a live one"
+
+
+def test_backup_on_postgresql_refuses_and_names_pg_dump(
+    engine: str, settings: Settings, tmp_path: Path
+) -> None:
+    if engine != "postgresql":
+        pytest.skip("checks the refusal on PostgreSQL")
+    saved = tmp_path / "saved"
+    server = Server(settings.data_dir, settings.database_url, secret_key=settings.secret_key)
+    refused = server.run("backup", str(saved), "--media")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stdout == ""
+    assert "pg_dump" in refused.stderr and "PostgreSQL" in refused.stderr, refused.stderr
+    assert not saved.exists() or list(saved.iterdir()) == [], "nothing that looks like a backup"

@@ -7,31 +7,68 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.app_client import AppClient
+from tests.conftest import Databases
 
 pytestmark = pytest.mark.slow
 
 
-def festival(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
-    env["FESTIVAL_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [sys.executable, "-m", "festival", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+class Festival:
+    """The ``festival`` command over a data folder, as a new installation starts: with no
+    database yet. On SQLite the first command makes ``festival.db`` in the folder (the
+    default); on PostgreSQL each folder gets an empty database, named in
+    ``FESTIVAL_DATABASE_URL``, that the first command migrates."""
+
+    def __init__(self, databases: Databases) -> None:
+        self._databases = databases
+        self._urls: dict[Path, str] = {}
+
+    def database_url(self, data_dir: Path) -> str:
+        if data_dir not in self._urls:
+            self._urls[data_dir] = self._databases.empty(data_dir)
+        return self._urls[data_dir]
+
+    def env(self, data_dir: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
+        env["FESTIVAL_DATA_DIR"] = str(data_dir)
+        if self._databases.engine != "sqlite":
+            env["FESTIVAL_DATABASE_URL"] = self.database_url(data_dir)
+        return env
+
+    def __call__(
+        self, data_dir: Path, *args: str, stdin: str = ""
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "festival", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env(data_dir),
+            timeout=120,
+            check=False,
+        )
+
+    def drop(self) -> None:
+        for url in self._urls.values():
+            self._databases.drop(url)
 
 
-def test_create_staff_then_api_token_prints_a_working_token(tmp_path: Path) -> None:
+@pytest.fixture
+def festival(databases: Databases) -> Iterator[Festival]:
+    made = Festival(databases)
+    yield made
+    made.drop()
+
+
+def test_create_staff_then_api_token_prints_a_working_token(
+    tmp_path: Path, festival: Festival
+) -> None:
     made = festival(
         tmp_path,
         "create-staff",
@@ -47,7 +84,9 @@ def test_create_staff_then_api_token_prints_a_working_token(tmp_path: Path) -> N
     assert len(lines) == 1 and lines[0].startswith("fst_")
 
 
-def test_short_password_and_unknown_account_are_refused_plainly(tmp_path: Path) -> None:
+def test_short_password_and_unknown_account_are_refused_plainly(
+    tmp_path: Path, festival: Festival
+) -> None:
     short = festival(
         tmp_path, "create-staff", "a@festival.test", "--password-stdin", stdin="short\n"
     )
@@ -73,7 +112,7 @@ def test_a_misspelt_setting_stops_the_command(tmp_path: Path) -> None:
     assert "FESTIVAL_BASEURL is not a setting" in run.stderr
 
 
-def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
+def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path, festival: Festival) -> None:
     first = festival(tmp_path, "demo")
     second = festival(tmp_path, "demo")
     assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
@@ -83,11 +122,9 @@ def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
-    env["FESTIVAL_DATA_DIR"] = str(tmp_path)
     server = subprocess.Popen(
         [sys.executable, "-m", "festival", "serve", "--port", str(port)],
-        env=env,
+        env=festival.env(tmp_path),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -110,7 +147,9 @@ def test_demo_is_idempotent_and_serve_answers_health(tmp_path: Path) -> None:
         server.wait(timeout=30)
 
 
-def test_invite_volunteer_prints_a_link_whose_token_signs_them_in(tmp_path: Path) -> None:
+def test_invite_volunteer_prints_a_link_whose_token_signs_them_in(
+    tmp_path: Path, festival: Festival
+) -> None:
     assert festival(tmp_path, "demo").returncode == 0
     run = festival(
         tmp_path,
@@ -133,7 +172,11 @@ def test_invite_volunteer_prints_a_link_whose_token_signs_them_in(tmp_path: Path
     assert "email" in bad.stderr
 
 
-def test_backup_copies_the_database_and_lists_the_media(tmp_path: Path) -> None:
+@pytest.mark.sqlite_only(
+    "festival backup copies the SQLite file; on PostgreSQL one uses pg_dump "
+    "(tests/test_backup_restore.py checks that backup says so)"
+)
+def test_backup_copies_the_database_and_lists_the_media(tmp_path: Path, festival: Festival) -> None:
     import json
     import sqlite3
 
@@ -151,7 +194,9 @@ def test_backup_copies_the_database_and_lists_the_media(tmp_path: Path) -> None:
     assert all(len(o["sha256"]) == 64 for o in manifest["objects"])
 
 
-async def test_api_token_revoke_stops_every_token_of_that_account(tmp_path: Path) -> None:
+async def test_api_token_revoke_stops_every_token_of_that_account(
+    tmp_path: Path, festival: Festival
+) -> None:
     """A lost or leaked staff token can be stopped; a new one works again."""
 
     from festival.app import create_app
@@ -171,7 +216,8 @@ async def test_api_token_revoke_stops_every_token_of_that_account(tmp_path: Path
     assert revoked.stdout.strip() == "Stopped 2 API token(s) of lead@festival.test."
     fresh = festival(tmp_path, "api-token", "lead@festival.test").stdout.strip()
     async with AppClient(
-        create_app(make_settings(tmp_path)), base_url="http://festival.test"
+        create_app(make_settings(tmp_path, database_url=festival.database_url(tmp_path))),
+        base_url="http://festival.test",
     ) as client:
         for token in old:
             response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})

@@ -19,6 +19,7 @@ from litestar import Litestar
 from festival.app import create_app
 from festival.db.tables import clips, jobs, uploads
 from festival.settings import Settings
+from festival.timeline import queries as timeline_queries
 from tests.app_client import AppClient
 from tests.clips.helpers import TUS, Client, create, path_of, send
 from tests.crew.helpers import Crew
@@ -31,6 +32,7 @@ BASE = "http://festival.test"
 def fsck(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FESTIVAL_")}
     env["FESTIVAL_DATA_DIR"] = str(settings.data_dir)
+    env["FESTIVAL_DATABASE_URL"] = settings.database_url
     env["FESTIVAL_SECRET_KEY"] = settings.secret_key
     return subprocess.run(
         [sys.executable, "-m", "festival", "fsck", "--grace", "0", *args],
@@ -89,12 +91,8 @@ async def test_fsck_reports_each_difference_and_repair_mends_it(
                 .values(expires_at=datetime.now(UTC) - timedelta(hours=1))
             )
             await conn.execute(sa.delete(jobs))
-            await conn.execute(
-                sa.text(
-                    "INSERT INTO clip_search (rowid, title, credits, transcript) "
-                    "VALUES (999, 'a clip long gone', '', '')"
-                )
-            )
+            # A search entry left behind by a clip long gone.
+            await timeline_queries.search_put(conn, 999, "a clip long gone", "", "")
     (media / "clips" / str(lost_web["id"]) / "web.mp4").unlink()
     (media / "originals" / lost_original["upload"]).unlink()
     (media / "clips" / str(lost_original["id"]) / "poster.jpg").unlink()

@@ -11,7 +11,6 @@ once its route passes the mailer (``ReviewMail.of(settings, jobs)``).
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -33,7 +32,7 @@ from festival.consent.schemas import ConsentIn
 from festival.db.engine import Database
 from festival.db.tables import jobs
 from festival.settings import Settings, SettingsError, load_settings
-from tests.conftest import make_settings
+from tests.conftest import NewDatabase, make_settings
 from tests.consent.test_interviewee import text
 from tests.crew.helpers import SLUG, Client, Crew
 
@@ -89,12 +88,12 @@ def smtp() -> Iterator[MailServer]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, migrated_db: Path, smtp: MailServer) -> Settings:
+def settings(tmp_path: Path, new_database: NewDatabase, smtp: MailServer) -> Settings:
     data_dir = tmp_path / "var"
-    data_dir.mkdir()
-    shutil.copy(migrated_db, data_dir / "festival.db")
     return make_settings(
-        data_dir, smtp_url=f"smtp://127.0.0.1:{smtp.port}?from=festival@example.org"
+        data_dir,
+        database_url=new_database(data_dir),
+        smtp_url=f"smtp://127.0.0.1:{smtp.port}?from=festival@example.org",
     )
 
 
