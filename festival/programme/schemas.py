@@ -56,6 +56,9 @@ Name = Annotated[
     str, Meta(min_length=1, max_length=200, pattern=_LINE, description="One line of text")
 ]
 ShortText = Annotated[str, Meta(max_length=200, pattern=_NO_CONTROL)]
+#: As long as ``sessions.track`` holds (PostgreSQL refuses longer; SQLite kept it whole).
+TRACK_LENGTH = 100
+Track = Annotated[str, Meta(max_length=TRACK_LENGTH, pattern=_NO_CONTROL)]
 Text = Annotated[str, Meta(max_length=5000, description="Plain text; HTML is shown as typed")]
 TimeZoneName = Annotated[
     str, Meta(min_length=1, max_length=64, description="IANA time zone, e.g. Europe/London")
@@ -251,7 +254,7 @@ class SessionIn(Struct):
     starts_at: AwareDateTime
     ends_at: AwareDateTime
     summary: Text = ""
-    track: ShortText = ""
+    track: Track = ""
     language: Language = "en"
     access_notes: Text = ""
     do_not_film: bool = False
@@ -266,7 +269,7 @@ class SessionPatch(Struct):
     starts_at: AwareDateTime | UnsetType = UNSET
     ends_at: AwareDateTime | UnsetType = UNSET
     summary: Text | UnsetType = UNSET
-    track: ShortText | UnsetType = UNSET
+    track: Track | UnsetType = UNSET
     language: Language | UnsetType = UNSET
     access_notes: Text | UnsetType = UNSET
     do_not_film: bool | UnsetType = UNSET

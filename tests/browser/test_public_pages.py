@@ -12,7 +12,7 @@ from playwright.sync_api import Page
 from festival.db.engine import Database
 from festival.demo.loader import load_demo
 from festival.programme import service
-from festival.programme.schemas import SessionPatch
+from festival.programme.schemas import TRACK_LENGTH, SessionPatch
 from tests.browser.conftest import LiveServer, assert_accessible, tab_to
 from tests.conftest import run_async
 
@@ -88,7 +88,11 @@ def test_long_unbroken_words_do_not_push_the_page_sideways(
     async def lengthen(db: Database) -> None:
         sessions = await service.list_sessions(db, SLUG, include_drafts=False)
         await service.update_session(
-            db, SLUG, sessions[0].id, SessionPatch(title=word, track=word, summary=word)
+            db,
+            SLUG,
+            sessions[0].id,
+            # The track as long as the app takes one (its column holds 100 characters).
+            SessionPatch(title=word, track=word[:TRACK_LENGTH], summary=word),
         )
 
     _with_db(demo_server, lengthen)
