@@ -65,18 +65,23 @@ class Jobs:
         again: bool = False,
     ) -> int:
         """Queue a job; with ``unique``, not if the same job is already waiting or running.
+        A waiting copy then starts at the earlier of its time and this one: a process
+        starting up asks for the upload sweep now, not when the last one planned it.
 
         ``again`` is for a standing job queuing its own next run from inside its
         handler: only a waiting copy counts then, since the running one is itself.
         """
         text = job_queries.as_payload(payload)
         states = ("queued",) if again else ("queued", "running")
+        run_after = datetime.now(UTC) + timedelta(seconds=delay)
         async with self.db.write() as conn:
             if unique:
                 existing = await job_queries.pending_job(conn, kind, text, states)
                 if existing is not None:
+                    await job_queries.bring_forward(conn, existing, run_after)
+                    if delay <= 0:
+                        self._wake.set()
                     return existing
-            run_after = datetime.now(UTC) + timedelta(seconds=delay)
             job_id = await job_queries.insert_job(conn, kind, text, run_after, max_attempts)
         self._wake.set()
         return job_id

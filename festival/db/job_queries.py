@@ -35,6 +35,15 @@ _columns = (
 )
 
 
+async def bring_forward(conn: AsyncConnection, job_id: int, run_after: datetime) -> None:
+    """Move a waiting job's start earlier (never later)."""
+    await conn.execute(
+        sa.update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state == "queued", jobs.c.run_after > run_after)
+        .values(run_after=run_after)
+    )
+
+
 async def insert_job(
     conn: AsyncConnection, kind: str, payload: str, run_after: datetime, max_attempts: int
 ) -> int:
