@@ -176,13 +176,19 @@ def test_two_workers_process_uploads_once_each_and_stop_on_sigterm(
             _rows(url, "SELECT state, attempts, locked_by FROM jobs WHERE kind = 'process-clip'")
             == [("done", 1, None)] * CLIPS
         )
-        # The workers queued the standing jobs, which ran too (once, though both asked).
+        # The workers queued the standing jobs, which ran too (once, though both asked),
+        # and each queued its own next run.
         standing = _rows(
             url,
-            "SELECT kind, count(*) FROM jobs WHERE kind IN ('expire-uploads', 'consent-sweep')"
-            " GROUP BY kind ORDER BY kind",
+            "SELECT kind, state, attempts FROM jobs"
+            " WHERE kind IN ('expire-uploads', 'consent-sweep') ORDER BY kind, state",
         )
-        assert standing == [("consent-sweep", 1), ("expire-uploads", 1)]
+        assert standing == [
+            ("consent-sweep", "done", 1),
+            ("consent-sweep", "queued", 0),
+            ("expire-uploads", "done", 1),
+            ("expire-uploads", "queued", 0),
+        ]
 
         asked = time.monotonic()
         for worker in workers:
