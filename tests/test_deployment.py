@@ -21,11 +21,13 @@ import pytest
 import yaml  # type: ignore[import-untyped]
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from festival.db.migrate import migrate
 from festival.db.tables import described, metadata
 from festival.settings import load_settings
+from tests.conftest import NewDatabase, run_async
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -362,16 +364,26 @@ def test_the_store_scripts_give_the_festival_a_bucket_only_its_identity_can_use(
                     path.unlink(missing_ok=True)
 
 
-def test_migrations_build_exactly_the_tables_the_code_uses(tmp_path: Path) -> None:
-    path = tmp_path / "schema.db"
-    asyncio.run(migrate(f"sqlite+aiosqlite:///{path}"))
-    engine = create_engine(f"sqlite:///{path}")
-    with engine.connect() as conn:
-        differences = compare_metadata(
-            MigrationContext.configure(conn, opts={"include_name": described}), metadata
-        )
-    engine.dispose()
-    assert differences == []
+def test_migrations_build_exactly_the_tables_the_code_uses(
+    tmp_path: Path, new_database: NewDatabase
+) -> None:
+    """On the run's engine: the database the migrations built matches the tables the
+    code describes, column by column, index by index."""
+    url = new_database(tmp_path / "schema")
+
+    def compare(conn: Connection) -> list[Any]:
+        context = MigrationContext.configure(conn, opts={"include_name": described})
+        return list(compare_metadata(context, metadata))
+
+    async def differences() -> list[Any]:
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(compare)
+        finally:
+            await engine.dispose()
+
+    assert run_async(differences()) == []
 
 
 def test_migrate_twice_changes_nothing(tmp_path: Path) -> None:
