@@ -66,7 +66,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,6 +127,19 @@ def cpu_seconds(pids: Sequence[int]) -> float:
         fields = stat.rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / TICKS
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root`` and all its children, the ones that already ended
+    included (their time is added to the parent's when it reaps them). PostgreSQL starts
+    a backend per connection, and short-lived ones would be missed otherwise."""
+    try:
+        stat = Path(f"/proc/{root}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    own = sum(int(f) for f in fields[11:15]) / TICKS  # utime, stime, cutime, cstime
+    return own + cpu_seconds(children_of(root))
 
 
 def children_of(parent: int) -> list[int]:
@@ -372,8 +385,8 @@ def load(
     """Load ``urls`` at once and note the CPU ``instances`` and PostgreSQL (the backends
     of the postmaster ``postgres``) used meanwhile."""
     app_pids = [i.process.pid for i in instances]
-    db_pids = children_of(postgres) if postgres is not None else []
-    app_before, db_before = cpu_seconds(app_pids), cpu_seconds(db_pids)
+    app_before = cpu_seconds(app_pids)
+    db_before = tree_cpu_seconds(postgres) if postgres is not None else 0.0
     started = time.monotonic()
     if shutil.which("wrk"):
         result = _wrk(urls, seconds, connections)
@@ -382,9 +395,7 @@ def load(
     took = time.monotonic() - started
     result.app_cpu = (cpu_seconds(app_pids) - app_before) / took * 100
     if postgres is not None:
-        # Backends started during the run count from zero; ones that ended are lost.
-        db_pids = sorted(set(db_pids) | set(children_of(postgres)))
-        result.db_cpu = (cpu_seconds(db_pids) - db_before) / took * 100
+        result.db_cpu = (tree_cpu_seconds(postgres) - db_before) / took * 100
     return result
 
 
@@ -630,9 +641,31 @@ def run(
     uploads([a.url, b.url], auth, data[:MB], 2)  # warm-up: one upload each
     one: list[float] = []
     two: list[float] = []
+    # Where the CPU goes during the uploads: is a second instance short of work or of CPU?
+    weed = s3.pid
+    groups: dict[str, Callable[[], float]] = {
+        "instances": lambda: cpu_seconds([a.process.pid, b.process.pid]),
+        "PostgreSQL": lambda: tree_cpu_seconds(postmaster) if postmaster is not None else 0.0,
+        "S3 server": lambda: tree_cpu_seconds(weed) if weed is not None else 0.0,
+    }
+    busy: dict[str, dict[str, list[float]]] = {"1": {}, "2": {}}
+
+    def measured(setup: str, bases: list[str]) -> float:
+        before = {name: used() for name, used in groups.items()}
+        own, started = time.process_time(), time.perf_counter()
+        rate = uploads(bases, auth, data, args.uploads)
+        took = time.perf_counter() - started
+        for name, used in groups.items():
+            share = (used() - before[name]) / took * 100
+            busy[setup].setdefault(name, []).append(share)
+        busy[setup].setdefault("load generator", []).append(
+            (time.process_time() - own) / took * 100
+        )
+        return rate
+
     for _ in range(args.rounds):
-        one.append(uploads([a.url], auth, data, args.uploads))
-        two.append(uploads([a.url, b.url], auth, data, args.uploads))
+        one.append(measured("1", [a.url]))
+        two.append(measured("2", [a.url, b.url]))
 
     # --- the report ----------------------------------------------------------------------
     tool = next(iter(results.values())).tool
@@ -685,6 +718,11 @@ def run(
     print(f"  1 instance   {one_rate:7.1f} MB/s ({min(one):.0f}-{max(one):.0f})")
     print(f"  2 instances  {two_rate:7.1f} MB/s ({min(two):.0f}-{max(two):.0f})")
     print(f"  two/one = {two_rate / one_rate:.2f}x")
+    for setup, label in (("1", "1 instance"), ("2", "2 instances")):
+        shares = ", ".join(
+            f"{name} {statistics.median(values):.0f}%" for name, values in busy[setup].items()
+        )
+        print(f"  CPU during uploads, {label}: {shares} (per cent of one core)")
     load_avg = ", ".join(f"{n:.1f}" for n in os.getloadavg())
     print(f"\nload average {load_avg} at the end")
     return 0

@@ -159,6 +159,11 @@ class SeaweedS3:
 
     # -- life ------------------------------------------------------------------------
 
+    @property
+    def pid(self) -> int | None:
+        """The running server's process id (for measuring its CPU), or None."""
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> None:
         self._folder = tempfile.TemporaryDirectory(prefix="seaweedfs-")
         folder = Path(self._folder.name)
