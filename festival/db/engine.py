@@ -54,6 +54,7 @@ class Database:
         self.reader = reader
         self.writer = writer
         self._write_lock = asyncio.Lock()
+        self._adopted: list[AsyncEngine] = []
 
     @property
     def dialect(self) -> str:
@@ -75,7 +76,15 @@ class Database:
         engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
         return cls(engine, engine)
 
+    def adopt(self, engine: AsyncEngine) -> AsyncEngine:
+        """Close ``engine`` (a pool kept for one purpose, such as upload locks) together
+        with this database."""
+        self._adopted.append(engine)
+        return engine
+
     async def close(self) -> None:
+        for engine in self._adopted:
+            await engine.dispose()
         await self.reader.dispose()
         if self.writer is not self.reader:
             await self.writer.dispose()

@@ -13,13 +13,16 @@ from contextlib import asynccontextmanager
 import anyio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from festival.db.engine import Database
 from media.locks import lock_digest
 from media.storage import ObjectLocked
 
 __all__ = ["AdvisoryLocks", "advisory_key"]
+
+#: Idle connections kept for locks, and how many more a crowd of uploads may open.
+POOL_SIZE = 4
+MAX_OVERFLOW = 200
 
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(CAST(:key AS bigint))")
 _UNLOCK = text("SELECT pg_advisory_unlock(CAST(:key AS bigint))")
@@ -39,14 +42,19 @@ class AdvisoryLocks:
     with its connections and nothing is left locked. The connections come from an
     engine of their own, not from the app's pool: an upload holds its lock for the whole
     PATCH, and a crowd uploading at once must not take every connection the app needs to
-    record their progress. That engine keeps no idle connections (``NullPool``), so it
-    needs no closing: each hold opens a connection and closes it on release.
+    record their progress. It keeps a few idle connections, because opening one costs
+    PostgreSQL a new backend per PATCH; a connection whose unlock did not succeed is
+    thrown away rather than reused, so a lock can never stay behind in the pool.
     """
 
     def __init__(self, db: Database) -> None:
         if db.dialect != "postgresql":
             raise ValueError(f"advisory locks need PostgreSQL, not {db.dialect}")
-        self._engine: AsyncEngine = create_async_engine(db.writer.url, poolclass=NullPool)
+        self._engine: AsyncEngine = db.adopt(
+            create_async_engine(
+                db.writer.url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_pre_ping=True
+            )
+        )
         # Checked before PostgreSQL: a second holder in this process is refused without
         # opening a connection (PostgreSQL would refuse it too, the key being held by
         # another session).
@@ -70,12 +78,18 @@ class AdvisoryLocks:
                 try:
                     yield
                 finally:
-                    # Shielded, so a cancelled holder still unlocks. If the connection is
-                    # broken the unlock fails, and closing it ends the session, which
-                    # releases the lock all the same: the block's own error matters more.
-                    with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-                        await conn.execute(_UNLOCK, {"key": key})
-                        await conn.commit()
+                    # Shielded, so a cancelled holder still unlocks. If the unlock fails
+                    # the connection is thrown away: ending its session releases the
+                    # lock all the same, and the block's own error matters more.
+                    with anyio.CancelScope(shield=True):
+                        unlocked = False
+                        with contextlib.suppress(Exception):
+                            found = await conn.execute(_UNLOCK, {"key": key})
+                            unlocked = bool(found.scalar_one())
+                            await conn.commit()
+                        if not unlocked:
+                            with contextlib.suppress(Exception):
+                                await conn.invalidate()
             finally:
                 with anyio.CancelScope(shield=True):
                     await conn.close()

@@ -199,3 +199,17 @@ async def held_keys(db: Database, names: tuple[str, ...]) -> list[int]:
 
 def _signed(value: int) -> int:
     return value - 2**64 if value >= 2**63 else value
+
+
+async def test_a_released_advisory_lock_does_not_stay_behind_in_a_kept_connection(
+    postgres: Database,
+) -> None:
+    """Lock connections are kept for the next upload; the lock itself must not be."""
+    mine, theirs = AdvisoryLocks(postgres), AdvisoryLocks(postgres)
+    for _ in range(3):
+        async with mine.hold("uploads/kept"):
+            pass
+        # Another instance's pool takes it at once, each time.
+        async with theirs.hold("uploads/kept"):
+            pass
+    assert [key for key, _ in await holders(postgres)] == []
