@@ -33,7 +33,7 @@ from festival.db.tables import jobs as jobs_table
 from tests import postgres_server
 from tests.clips.helpers import OCTETS, TUS, metadata
 from tests.conftest import STAFF_EMAIL, STAFF_PASSWORD, run_async
-from tests.consent.helpers import SRT, token_of
+from tests.consent.helpers import consent, make_public, token_of
 from tests.crew.helpers import SLUG, Crew
 from tests.media import clips as make
 from tests.s3_server import SeaweedS3, raw_keys
@@ -323,27 +323,10 @@ async def test_a_withdrawal_on_one_instance_is_honoured_by_the_other_at_once(
         await _patch(a, ada, path, 0, video)
         [clip] = await _wait_for_ready(a, ada, 1)
         clip_id = clip["id"]
-        given = await a.post(
-            f"/api/v1/festivals/{SLUG}/consents",
-            json={
-                "clip_id": clip_id,
-                "scopes": ["timeline", "blog"],
-                "credit": "chosen",
-                "display_name": "Sam",
-                "interviewee_name": "Samira Example",
-                "contact_email": "samira@example.org",
-                "form_version": 1,
-                "form_variant": "easy-read",
-            },
-            headers=ada,
-        )
-        assert given.status_code == 201, given.text
-        token = token_of(given.json())
-        assert (await a.post(f"/api/v1/consent/{token}/approve")).status_code == 200
-        captioned = await a.put(f"/api/v1/clips/{clip_id}/captions", content=SRT, headers=ada)
-        assert captioned.status_code == 200, captioned.text
-        published = await a.post(f"/api/v1/festivals/{SLUG}/clips/{clip_id}/publish", headers=staff)
-        assert published.status_code == 200, published.text
+        # Consent, approval through the private link, captions and publication, on A.
+        given = await consent(crew, ada, clip_id)
+        token = token_of(given)
+        await make_public(crew, ada, clip_id, given)
         # B has the page and the timeline in its cache.
         for _ in range(2):
             assert (await b.get(f"/clips/{clip_id}")).status_code == 200
